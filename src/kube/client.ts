@@ -1,0 +1,177 @@
+// The one place that talks HTTP to the Kubernetes API server. Bodies go out as the caller built them (raw
+// JSON, never through typed models that drop unknown fields) and come back as plain JSON.
+import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
+import { request, type Dispatcher } from 'undici';
+import { createInterface } from 'node:readline';
+import { KubeApiError, type Status } from './errors.ts';
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+export interface KubeList<T = KubeObject> {
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+export interface WatchEvent<T = KubeObject> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export const ContentType = {
+  json: 'application/json',
+  mergePatch: 'application/merge-patch+json',
+  jsonPatch: 'application/json-patch+json',
+  apply: 'application/apply-patch+yaml',
+} as const;
+
+export interface LoadOptions {
+  kubeconfig?: string;
+  context?: string;
+}
+
+export class KubeClient {
+  readonly server: string;
+  private readonly kubeConfig: KubeConfig;
+  private readonly dispatcher: Dispatcher | undefined;
+
+  private constructor(kubeConfig: KubeConfig, server: string, dispatcher: Dispatcher | undefined) {
+    this.kubeConfig = kubeConfig;
+    this.server = server.replace(/\/$/, '');
+    this.dispatcher = dispatcher;
+  }
+
+  /** Loads a kubeconfig file, $KUBECONFIG, ~/.kube/config or the in-cluster service account, in that order. */
+  static async load(options: LoadOptions = {}): Promise<KubeClient> {
+    const kc = new KubeConfig();
+    if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+    else kc.loadFromDefault();
+    if (options.context) kc.setCurrentContext(options.context);
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) {
+      const where = options.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config';
+      throw new Error(`no cluster in kubeconfig ${where}: set --kubeconfig or KUBECONFIG to a valid file`);
+    }
+    // One keep-alive connection pool for the client's lifetime, built by client-node from the kubeconfig's
+    // TLS settings and proxy; credentials that expire (tokens, exec plugins) are refreshed per request.
+    const ctx = new RequestContext(cluster.server, HttpMethod.GET);
+    await kc.applySecurityAuthentication(ctx);
+    return new KubeClient(kc, cluster.server, ctx.getDispatcher() as Dispatcher | undefined);
+  }
+
+  async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.send(method, path, options);
+    const text = await response.body.text();
+    if (response.statusCode >= 400) {
+      throw KubeApiError.fromResponse(response.statusCode, text, `${method} ${path}`);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  get<T = KubeObject>(path: string, query?: Query): Promise<T> {
+    return this.request<T>('GET', path, { query });
+  }
+
+  create<T = KubeObject>(path: string, body: unknown, query?: Query): Promise<T> {
+    return this.request<T>('POST', path, { body, query });
+  }
+
+  patch<T = KubeObject>(path: string, body: unknown, contentType: string, query?: Query): Promise<T> {
+    return this.request<T>('PATCH', path, { body, contentType, query });
+  }
+
+  delete<T = Status | KubeObject>(path: string, body?: unknown, query?: Query): Promise<T> {
+    return this.request<T>('DELETE', path, { body, query });
+  }
+
+  /** Streams watch events until the server ends the watch or `signal` aborts. An ERROR event is thrown. */
+  async *watch<T = KubeObject>(
+    path: string,
+    query: Query,
+    signal?: AbortSignal,
+  ): AsyncGenerator<WatchEvent<T>> {
+    const response = await this.send('GET', path, {
+      query: { ...query, watch: true, allowWatchBookmarks: true },
+      signal,
+    });
+    if (response.statusCode >= 400) {
+      throw KubeApiError.fromResponse(response.statusCode, await response.body.text(), `WATCH ${path}`);
+    }
+    const lines = createInterface({ input: response.body, crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        if (!line.trim()) continue;
+        const event = JSON.parse(line) as WatchEvent<T>;
+        if (event.type === 'ERROR') {
+          const status = event.object as Status;
+          throw new KubeApiError(status.code ?? 500, 'Unknown', status.message ?? 'watch error', status);
+        }
+        yield event;
+      }
+    } finally {
+      lines.close();
+      response.body.destroy();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher?.close();
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    options: RequestOptions,
+  ): Promise<Dispatcher.ResponseData> {
+    const url = new URL(this.server + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const auth: { headers?: Record<string, unknown> } = {};
+    await this.kubeConfig.applyToHTTPSOptions(auth);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    for (const [key, value] of Object.entries(auth.headers ?? {})) headers[key.toLowerCase()] = String(value);
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      headers['content-type'] = options.contentType ?? ContentType.json;
+      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    }
+    try {
+      return await request(url, {
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body,
+        signal: options.signal,
+        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+      });
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`cannot reach the Kubernetes API at ${this.server} (${method} ${path}): ${reason}`, {
+        cause: error,
+      });
+    }
+  }
+}

@@ -1,0 +1,94 @@
+// API errors as the server reported them (a metav1.Status), so callers branch on reason and users read the
+// server's own message and field causes.
+
+export interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
+}
+
+export interface Status {
+  kind?: string;
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { name?: string; group?: string; kind?: string; causes?: StatusCause[] };
+}
+
+export type ErrorReason =
+  | 'Invalid'
+  | 'Conflict'
+  | 'AlreadyExists'
+  | 'NotFound'
+  | 'Forbidden'
+  | 'Unauthorized'
+  | 'Gone'
+  | 'BadRequest'
+  | 'MethodNotAllowed'
+  | 'TooManyRequests'
+  | 'InternalError'
+  | 'ServiceUnavailable'
+  | 'Timeout'
+  | 'Unknown';
+
+const reasonByCode: Record<number, ErrorReason> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  409: 'Conflict',
+  410: 'Gone',
+  422: 'Invalid',
+  429: 'TooManyRequests',
+  500: 'InternalError',
+  503: 'ServiceUnavailable',
+  504: 'Timeout',
+};
+
+export class KubeApiError extends Error {
+  readonly code: number;
+  readonly reason: ErrorReason;
+  readonly causes: StatusCause[];
+  readonly status: Status | undefined;
+
+  constructor(code: number, reason: ErrorReason, message: string, status?: Status) {
+    super(message);
+    this.name = 'KubeApiError';
+    this.code = code;
+    this.reason = reason;
+    this.causes = status?.details?.causes ?? [];
+    this.status = status;
+  }
+
+  /** Builds the error from an HTTP response; `request` ("PATCH /apis/...") is named when the body says nothing. */
+  static fromResponse(code: number, body: string, request: string): KubeApiError {
+    const status = parseStatus(body);
+    const reason = knownReason(status?.reason) ?? reasonByCode[code] ?? 'Unknown';
+    const message = status?.message || body.trim().slice(0, 500) || `${request}: HTTP ${code}`;
+    return new KubeApiError(code, reason, message, status);
+  }
+}
+
+function parseStatus(body: string): Status | undefined {
+  try {
+    const parsed = JSON.parse(body) as Status;
+    return parsed && parsed.kind === 'Status' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function knownReason(reason: string | undefined): ErrorReason | undefined {
+  if (!reason) return undefined;
+  const all = new Set<string>([...Object.values(reasonByCode), 'AlreadyExists']);
+  return all.has(reason) ? (reason as ErrorReason) : undefined;
+}
+
+export const isNotFound = (e: unknown): boolean => e instanceof KubeApiError && e.reason === 'NotFound';
+export const isConflict = (e: unknown): boolean =>
+  e instanceof KubeApiError && (e.reason === 'Conflict' || e.reason === 'AlreadyExists');
+export const isInvalid = (e: unknown): boolean => e instanceof KubeApiError && e.reason === 'Invalid';
+export const isForbidden = (e: unknown): boolean => e instanceof KubeApiError && e.reason === 'Forbidden';
+export const isGone = (e: unknown): boolean => e instanceof KubeApiError && e.reason === 'Gone';
