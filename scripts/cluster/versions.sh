@@ -1,0 +1,13 @@
+# Versions of the local control plane and the cache they are built into; sourced by the other scripts.
+KUBERNETES_VERSION=v1.36.3
+ETCD_VERSION=v3.6.16
+KWOK_VERSION=v0.8.0
+KUSTOMIZE_VERSION=v5.8.1
+MIN_GO_MINOR=26   # k8s.io/kubernetes v1.36 declares go 1.26.0
+
+SLUICE_CACHE_DIR=${SLUICE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice}
+# One directory per component and version: a version bump builds anew, an unchanged one is reused.
+KUBERNETES_BIN=$SLUICE_CACHE_DIR/bin/kubernetes-$KUBERNETES_VERSION
+ETCD_BIN=$SLUICE_CACHE_DIR/bin/etcd-$ETCD_VERSION
+KWOK_BIN=$SLUICE_CACHE_DIR/bin/kwok-$KWOK_VERSION
+KUSTOMIZE_BIN=$SLUICE_CACHE_DIR/bin/kustomize-$KUSTOMIZE_VERSION
