@@ -37,6 +37,7 @@ export interface RequestOptions {
   query?: Query;
   body?: unknown;
   contentType?: string;
+  accept?: string;
   signal?: AbortSignal;
 }
 
@@ -151,7 +152,7 @@ export class KubeClient {
     }
     const auth: { headers?: Record<string, unknown> } = {};
     await this.kubeConfig.applyToHTTPSOptions(auth);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: options.accept ?? 'application/json' };
     for (const [key, value] of Object.entries(auth.headers ?? {})) headers[key.toLowerCase()] = String(value);
     let body: string | undefined;
     if (options.body !== undefined) {

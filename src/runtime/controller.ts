@@ -1,0 +1,112 @@
+// Runs a reconciler over a work queue with a fixed number of workers: the controller-runtime contract.
+// A key is reconciled by one worker at a time; success may ask for a later requeue, an error retries with
+// per-key backoff, and a TerminalError is not retried until something changes.
+import { randomUUID } from 'node:crypto';
+import { WorkQueue, type BackoffOptions, type QueueObserver } from './workqueue.ts';
+import { silentLogger, type Logger } from './logger.ts';
+
+export interface Result {
+  /** Reconcile again after this many milliseconds (e.g. the object's interval). */
+  requeueAfterMs?: number;
+}
+
+export interface ReconcileRequest {
+  namespace: string;
+  name: string;
+  /** Aborted when the controller stops. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+export type ReconcileFunc = (request: ReconcileRequest) => Promise<Result>;
+
+/** An error that retrying cannot fix (e.g. invalid configuration): logged, not requeued. */
+export class TerminalError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TerminalError';
+  }
+}
+
+export interface ControllerOptions {
+  /** Kind name for logs and metrics, e.g. "Kustomization". */
+  kind: string;
+  concurrency?: number;
+  backoff?: BackoffOptions;
+  log?: Logger;
+  observer?: QueueObserver;
+}
+
+export const splitKey = (key: string): { namespace: string; name: string } => {
+  const slash = key.indexOf('/');
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+};
+
+export class Controller {
+  readonly queue: WorkQueue;
+  private readonly reconcile: ReconcileFunc;
+  private readonly options: ControllerOptions;
+  private readonly log: Logger;
+  private readonly abort = new AbortController();
+  private workers: Promise<void>[] = [];
+
+  constructor(reconcile: ReconcileFunc, options: ControllerOptions) {
+    this.reconcile = reconcile;
+    this.options = options;
+    this.log = (options.log ?? silentLogger).child({ controller: options.kind.toLowerCase() });
+    this.queue = new WorkQueue(options.backoff, options.observer);
+  }
+
+  enqueue(namespace: string | undefined, name: string): void {
+    this.queue.add(`${namespace ?? ''}/${name}`);
+  }
+
+  start(): void {
+    const concurrency = Math.max(1, this.options.concurrency ?? 4);
+    this.workers = Array.from({ length: concurrency }, () => this.work());
+  }
+
+  /** Stops taking new keys, aborts reconciles in progress, and waits for the workers to return. */
+  async stop(): Promise<void> {
+    this.queue.shutDown();
+    this.abort.abort();
+    await Promise.all(this.workers);
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const { namespace, name } = splitKey(key);
+      const log = this.log.child({
+        [this.options.kind]: { name, namespace },
+        namespace,
+        name,
+        reconcileID: randomUUID(),
+      });
+      try {
+        const result = await this.reconcile({ namespace, name, signal: this.abort.signal, log });
+        this.queue.forget(key);
+        if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+      } catch (error) {
+        // When stopping, an aborted reconcile is left to whoever runs next.
+        if (!this.abort.signal.aborted) this.retryOrDrop(key, error, log);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private retryOrDrop(key: string, error: unknown, log: Logger): void {
+    if (error instanceof TerminalError) {
+      this.queue.forget(key);
+      log.error({ error: error.message }, 'Reconciler error (terminal, not retried)');
+      return;
+    }
+    const delay = this.queue.addRateLimited(key);
+    log.error(
+      { error: error instanceof Error ? error.message : String(error), retryInMs: delay },
+      'Reconciler error',
+    );
+  }
+}
