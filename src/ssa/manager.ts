@@ -1,0 +1,268 @@
+// Server-side apply of a set of objects, Flux's way: staged, each stage validated by a server-side dry-run of
+// every object before any is written, drift reported as created / configured / unchanged, immutable objects
+// recreated when force allows, and stale objects pruned in reverse order behind the owner-label guard.
+//
+// One deliberate difference from Flux: Flux deletes a force candidate while it is still validating the
+// stage, and counts any 422 as "immutable", so an invalid manifest with force on deletes the live object and
+// then fails to recreate it. Here a force candidate's replacement is validated first (a dry-run create under
+// a generated name) and nothing is deleted unless the whole stage validated.
+import { isDeepStrictEqual } from 'node:util';
+import type { KubeObject } from '../kube/client.ts';
+import { KubeApiError, isNotFound } from '../kube/errors.ts';
+import { resourcePath, splitApiVersion } from '../kube/discovery.ts';
+import { describeRef, refOf, type ObjectClient, type ObjectRef } from '../kube/objects.ts';
+import { applyStages, type Stage } from './sort.ts';
+import { forceEnabled, skipApply, skipPrune } from './annotations.ts';
+import { isImmutableError } from './immutable.ts';
+
+export type Action = 'created' | 'configured' | 'unchanged' | 'deleted' | 'skipped' | 'unknown';
+
+export interface ChangeSetEntry {
+  ref: ObjectRef;
+  /** "Kind/namespace/name" as Flux prints it. */
+  subject: string;
+  action: Action;
+}
+
+export interface ApplyAllOptions {
+  /** Field manager of every write; Flux uses "kustomize-controller". */
+  fieldManager: string;
+  /** spec.force: recreate objects whose dry-run fails on an immutable field. */
+  force: boolean;
+  /** Group/Kind names ("rbac.authorization.k8s.io/Role") applied in a stage of their own. */
+  customStageKinds?: string[];
+  /** How long definitions (CRDs, Namespaces) and classes may take to become ready. */
+  readyTimeoutMs?: number;
+  signal: AbortSignal;
+}
+
+/** A stage failed; `changeSet` lists what earlier stages (and this one, before the failure) changed. */
+export class ApplyError extends Error {
+  readonly changeSet: ChangeSetEntry[];
+  constructor(message: string, changeSet: ChangeSetEntry[]) {
+    super(message);
+    this.name = 'ApplyError';
+    this.changeSet = changeSet;
+  }
+}
+
+export class PruneError extends Error {
+  readonly changeSet: ChangeSetEntry[];
+  /** Objects whose deletion was not confirmed: they stay in the inventory so the next run retries them. */
+  readonly survivors: ObjectRef[];
+  constructor(message: string, changeSet: ChangeSetEntry[], survivors: ObjectRef[]) {
+    super(message);
+    this.name = 'PruneError';
+    this.changeSet = changeSet;
+    this.survivors = survivors;
+  }
+}
+
+interface Plan {
+  object: KubeObject;
+  action: 'created' | 'configured' | 'unchanged' | 'skipped';
+  /** The live object must be deleted and created again (force). */
+  recreate: boolean;
+}
+
+const DRY_RUN_CONCURRENCY = 4;
+
+export class ResourceManager {
+  private readonly objects: ObjectClient;
+
+  constructor(objects: ObjectClient) {
+    this.objects = objects;
+  }
+
+  async applyAllStaged(objects: KubeObject[], options: ApplyAllOptions): Promise<ChangeSetEntry[]> {
+    const changeSet: ChangeSetEntry[] = [];
+    for (const stage of applyStages(objects, options.customStageKinds)) {
+      const plans = await this.validateStage(stage, options, changeSet);
+      for (const plan of plans) changeSet.push(await this.execute(plan, options, changeSet));
+      if (stage.waitForReady) {
+        await this.waitForDefinitions(plans, options, changeSet);
+        await this.objects.mapper.refresh(); // new CRDs are needed to map the next stages' kinds
+      }
+    }
+    return changeSet;
+  }
+
+  /** Deletes stale objects in reverse apply order; an object without our owner labels is left alone. */
+  async deleteAll(stale: ObjectRef[], ownerLabels: Record<string, string>): Promise<ChangeSetEntry[]> {
+    const changeSet: ChangeSetEntry[] = [];
+    const errors: string[] = [];
+    const survivors: ObjectRef[] = [];
+    for (const ref of stale) {
+      const subject = describeRef(ref);
+      try {
+        const live = await this.objects.get(ref);
+        if (!live) {
+          changeSet.push({ ref, subject, action: 'deleted' });
+        } else if (!ownedBy(live, ownerLabels) || skipPrune(live)) {
+          changeSet.push({ ref, subject, action: 'skipped' });
+        } else {
+          await this.objects.delete(ref, 'Background');
+          changeSet.push({ ref, subject, action: 'deleted' });
+        }
+      } catch (error) {
+        changeSet.push({ ref, subject, action: 'unknown' });
+        survivors.push(ref);
+        errors.push(`${subject} delete failed: ${messageOf(error)}`);
+      }
+    }
+    if (errors.length > 0) {
+      throw new PruneError(`delete failed, errors: ${errors.join('; ')}`, changeSet, survivors);
+    }
+    return changeSet;
+  }
+
+  /** Dry-runs every object of the stage; any failure fails the stage before anything is written. */
+  private async validateStage(
+    stage: Stage,
+    options: ApplyAllOptions,
+    done: ChangeSetEntry[],
+  ): Promise<Plan[]> {
+    const errors: string[] = [];
+    const plans = await mapLimit(
+      stage.objects,
+      DRY_RUN_CONCURRENCY,
+      async (object): Promise<Plan | undefined> => {
+        const ref = refOf(object);
+        try {
+          const existing = await this.objects.get(ref);
+          if (skipApply(object, existing)) return { object, action: 'skipped', recreate: false };
+          try {
+            const dryRun = await this.objects.apply(object, {
+              fieldManager: options.fieldManager,
+              dryRun: true,
+            });
+            const action = !existing ? 'created' : drifted(existing, dryRun) ? 'configured' : 'unchanged';
+            return { object, action, recreate: false };
+          } catch (error) {
+            if (!existing || !forceEnabled(object, existing, options.force) || !isImmutableError(error))
+              throw error;
+            await this.validateReplacement(object, options);
+            return { object, action: 'created', recreate: true };
+          }
+        } catch (error) {
+          errors.push(dryRunFailure(ref, error));
+          return undefined;
+        }
+      },
+    );
+    if (errors.length > 0) throw new ApplyError(errors.join('\n'), [...done]);
+    return plans.filter((p): p is Plan => p !== undefined);
+  }
+
+  /** Validates what force would create, without touching the live object: a dry-run create, generated name. */
+  private async validateReplacement(object: KubeObject, options: ApplyAllOptions): Promise<void> {
+    const ref = refOf(object);
+    const mapping = await this.objects.mapping(ref);
+    const candidate = structuredClone(object);
+    const metadata = { ...candidate.metadata, generateName: `${candidate.metadata?.name}-` };
+    delete metadata.name;
+    delete metadata.resourceVersion;
+    delete metadata.uid;
+    candidate.metadata = metadata;
+    await this.objects.client.create(
+      resourcePath(mapping, mapping.namespaced ? ref.namespace : undefined),
+      candidate,
+      {
+        dryRun: 'All',
+        fieldManager: options.fieldManager,
+      },
+    );
+  }
+
+  private async execute(
+    plan: Plan,
+    options: ApplyAllOptions,
+    done: ChangeSetEntry[],
+  ): Promise<ChangeSetEntry> {
+    const ref = refOf(plan.object);
+    const entry: ChangeSetEntry = { ref, subject: describeRef(ref), action: plan.action };
+    if (plan.action === 'skipped' || plan.action === 'unchanged') return entry;
+    try {
+      if (plan.recreate) {
+        await this.objects.delete(ref, 'Background'); // Background: a Job's old pods go with it
+        await this.objects.waitUntilGone(ref, options.signal);
+      }
+      await this.objects.apply(plan.object, { fieldManager: options.fieldManager });
+      return entry;
+    } catch (error) {
+      throw new ApplyError(`${entry.subject} apply failed: ${messageOf(error)}`, [...done]);
+    }
+  }
+
+  private async waitForDefinitions(
+    plans: Plan[],
+    options: ApplyAllOptions,
+    done: ChangeSetEntry[],
+  ): Promise<void> {
+    const timeoutMs = options.readyTimeoutMs ?? 60_000;
+    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]);
+    const pending = plans.filter((p) => p.action !== 'skipped').map((p) => refOf(p.object));
+    try {
+      await Promise.all(pending.map((ref) => this.objects.waitFor(ref, definitionReady, signal)));
+    } catch (error) {
+      if (options.signal.aborted || !signal.aborted) throw error;
+      const subjects = pending.map(describeRef).join(', ');
+      throw new ApplyError(`timeout waiting for: [${subjects}] to become ready after ${timeoutMs / 1000}s`, [
+        ...done,
+      ]);
+    }
+  }
+}
+
+/** Whether a definition-stage object can be used: a CRD Established, a Namespace Active. */
+function definitionReady(object: KubeObject | undefined): boolean {
+  if (!object) return false;
+  const status = object['status'] as
+    { phase?: string; conditions?: { type: string; status: string }[] } | undefined;
+  if (object.kind === 'CustomResourceDefinition') {
+    return status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+  }
+  if (object.kind === 'Namespace') return status?.phase === 'Active';
+  return true;
+}
+
+/** Flux's drift test: labels, annotations, or anything outside metadata and status differ. */
+function drifted(existing: KubeObject, dryRun: KubeObject): boolean {
+  const strip = ({ metadata: _m, status: _s, ...rest }: KubeObject) => rest;
+  return (
+    !isDeepStrictEqual(existing.metadata?.labels ?? {}, dryRun.metadata?.labels ?? {}) ||
+    !isDeepStrictEqual(existing.metadata?.annotations ?? {}, dryRun.metadata?.annotations ?? {}) ||
+    !isDeepStrictEqual(strip(existing), strip(dryRun))
+  );
+}
+
+function ownedBy(live: KubeObject, ownerLabels: Record<string, string>): boolean {
+  return Object.entries(ownerLabels).every(([k, v]) => live.metadata?.labels?.[k] === v);
+}
+
+function dryRunFailure(ref: ObjectRef, error: unknown): string {
+  const subject = describeRef(ref);
+  if (isNotFound(error)) return `${subject} not found: ${messageOf(error)}`;
+  if (error instanceof KubeApiError) return `${subject} dry-run failed (${error.reason}): ${error.message}`;
+  return `${subject} dry-run failed: ${messageOf(error)}`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Maps with at most `limit` calls in flight, keeping the input order in the result. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export const versionOf = (apiVersion: string): string => splitApiVersion(apiVersion).version;
