@@ -1,0 +1,162 @@
+// Types and names shared by the GitRepository and Kustomization APIs: conditions, references, the well-known
+// annotations and labels. Every string here is spelled exactly as Flux spells it, since Flux's CLI and other
+// tools read these objects too.
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  [key: string]: unknown;
+}
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+/** A metav1.Condition, as stored in `status.conditions`. */
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  observedGeneration?: number;
+  /** RFC 3339 in UTC, truncated to seconds. */
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export const ConditionType = {
+  ready: 'Ready',
+  reconciling: 'Reconciling',
+  stalled: 'Stalled',
+  healthy: 'Healthy',
+  artifactInStorage: 'ArtifactInStorage',
+  artifactOutdated: 'ArtifactOutdated',
+  fetchFailed: 'FetchFailed',
+  buildFailed: 'BuildFailed',
+  storageOperationFailed: 'StorageOperationFailed',
+  includeUnavailable: 'IncludeUnavailable',
+  sourceVerified: 'SourceVerified',
+} as const;
+export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
+
+export const Reason = {
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+  progressing: 'Progressing',
+  progressingWithRetry: 'ProgressingWithRetry',
+  suspended: 'Suspended',
+  reconciliationSucceeded: 'ReconciliationSucceeded',
+  reconciliationFailed: 'ReconciliationFailed',
+  dependencyNotReady: 'DependencyNotReady',
+  artifactFailed: 'ArtifactFailed',
+  buildFailed: 'BuildFailed',
+  pruneFailed: 'PruneFailed',
+  healthCheckFailed: 'HealthCheckFailed',
+  healthCheckCanceled: 'HealthCheckCanceled',
+  directoryCreationFailed: 'DirectoryCreationFailed',
+  invalidCELExpression: 'InvalidCELExpression',
+  accessDenied: 'AccessDenied',
+  featureGateDisabled: 'FeatureGateDisabled',
+  // GitRepository (source-controller) reasons.
+  newRevision: 'NewRevision',
+  includeChange: 'IncludeChange',
+  gitOperationSucceeded: 'GitOperationSucceeded',
+  gitOperationFailed: 'GitOperationFailed',
+  authenticationFailed: 'AuthenticationFailed',
+  urlInvalid: 'URLInvalid',
+  verificationError: 'VerificationError',
+  artifactUpToDate: 'ArtifactUpToDate',
+  statOperationFailed: 'StatOperationFailed',
+  readOperationFailed: 'ReadOperationFailed',
+  acquireLockFailed: 'AcquireLockFailed',
+  invalidPath: 'InvalidPath',
+  archiveOperationFailed: 'ArchiveOperationFailed',
+  symlinkUpdateFailed: 'SymlinkUpdateFailed',
+} as const;
+export type ReasonName = (typeof Reason)[keyof typeof Reason];
+
+/** Annotations and labels that Flux's controllers and CLI read or write. */
+export const Annotation = {
+  /** Any change of its value asks for a reconcile; the value is copied to `status.lastHandledReconcileAt`. */
+  reconcileRequestedAt: 'reconcile.fluxcd.io/requestedAt',
+  /** Owner labels set on every applied object; prune only deletes objects that carry both. */
+  kustomizeName: 'kustomize.toolkit.fluxcd.io/name',
+  kustomizeNamespace: 'kustomize.toolkit.fluxcd.io/namespace',
+  /** `disabled`: neither applied nor pruned. */
+  reconcile: 'kustomize.toolkit.fluxcd.io/reconcile',
+  /** `Override` (default), `Merge`, `IfNotPresent` or `Ignore`. */
+  ssa: 'kustomize.toolkit.fluxcd.io/ssa',
+  /** `enabled`: recreate this object when an apply hits an immutable field. */
+  force: 'kustomize.toolkit.fluxcd.io/force',
+  /** `disabled`: never garbage-collected. */
+  prune: 'kustomize.toolkit.fluxcd.io/prune',
+  /** `disabled`: no post-build variable substitution in this object. */
+  substitute: 'kustomize.toolkit.fluxcd.io/substitute',
+  /** `disabled`: skip the "SOPS-encrypted Secret without decryption" guard. */
+  decrypt: 'kustomize.toolkit.fluxcd.io/decrypt',
+  /** Event annotations naming the revision a Kustomization event is about. */
+  kustomizeRevision: 'kustomize.toolkit.fluxcd.io/revision',
+  kustomizeOriginRevision: 'kustomize.toolkit.fluxcd.io/originRevision',
+  /** Event annotations naming the artifact a GitRepository event is about. */
+  sourceRevision: 'source.toolkit.fluxcd.io/revision',
+  sourceDigest: 'source.toolkit.fluxcd.io/digest',
+} as const;
+
+/** Values of the per-object annotations above; the controller compares them case-insensitively. */
+export const AnnotationValue = {
+  enabled: 'enabled',
+  disabled: 'disabled',
+  ssaOverride: 'Override',
+  ssaMerge: 'Merge',
+  ssaIfNotPresent: 'IfNotPresent',
+  ssaIgnore: 'Ignore',
+} as const;
+
+export const Label = {
+  /** Secrets and ConfigMaps with `reconcile.fluxcd.io/watch: Enabled` trigger the Kustomizations using them. */
+  watch: 'reconcile.fluxcd.io/watch',
+} as const;
+
+/** The finalizer both controllers put on their objects. */
+export const Finalizer = 'finalizers.fluxcd.io';
+
+export interface LocalObjectReference {
+  name: string;
+}
+
+export interface SecretKeyReference {
+  name: string;
+  /** Defaults to an implementation-specific key (`value` for a kubeconfig). */
+  key?: string;
+}
+
+export interface NamespacedObjectKindReference {
+  /** Empty means `apps/v1` for Kustomization health checks. */
+  apiVersion?: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+/** What `status.lastHandledReconcileAt` records: the last `reconcile.fluxcd.io/requestedAt` value handled. */
+export interface ReconcileRequestStatus {
+  lastHandledReconcileAt?: string;
+}
+
+/** Group, version, kind and resource names of one served API version. */
+export interface ApiType {
+  group: string;
+  version: string;
+  apiVersion: string;
+  kind: string;
+  listKind: string;
+  plural: string;
+  singular: string;
+  shortNames: readonly string[];
+  categories: readonly string[];
+}
