@@ -5,19 +5,26 @@ import { request, type Dispatcher } from 'undici';
 import { createInterface } from 'node:readline';
 import { KubeApiError, type Status } from './errors.ts';
 
-export interface KubeObject {
+/** What every object has; typed API objects satisfy it, so generic code can take them too. */
+export interface KubeObjectHeader {
   apiVersion?: string;
   kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    [key: string]: unknown;
-  };
+  metadata?: KubeObjectMeta;
+}
+
+export interface KubeObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+/** Any object, with the rest of its fields (spec, status, data…) left untyped. */
+export interface KubeObject extends KubeObjectHeader {
   [key: string]: unknown;
 }
 
@@ -108,7 +115,7 @@ export class KubeClient {
   }
 
   /** Streams watch events until the server ends the watch or `signal` aborts. An ERROR event is thrown. */
-  async *watch<T = KubeObject>(
+  async *watch<T extends KubeObjectHeader = KubeObject>(
     path: string,
     query: Query,
     signal?: AbortSignal,

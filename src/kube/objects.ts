@@ -1,6 +1,6 @@
 // Reads and writes objects of any kind by their identity (apiVersion, kind, namespace, name), resolving the
 // REST path through discovery. Server-side apply sends the object exactly as given.
-import { ContentType, type KubeClient, type KubeObject } from './client.ts';
+import { ContentType, type KubeClient, type KubeObject, type KubeObjectHeader } from './client.ts';
 import { isGone, isNotFound } from './errors.ts';
 import { RestMapper, resourcePath, type ResourceMapping } from './discovery.ts';
 
@@ -20,7 +20,7 @@ export interface ApplyOptions {
 
 export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
 
-export const refOf = (object: KubeObject): ObjectRef => ({
+export const refOf = (object: KubeObjectHeader): ObjectRef => ({
   apiVersion: object.apiVersion ?? '',
   kind: object.kind ?? '',
   namespace: object.metadata?.namespace,

@@ -37,6 +37,11 @@ export interface ControllerOptions {
   observer?: QueueObserver;
 }
 
+/** ±5% (Flux's default --interval-jitter-percentage), so objects sharing an interval spread out. */
+export function withJitter(ms: number, fraction = 0.05): number {
+  return Math.round(ms * (1 + (Math.random() * 2 - 1) * fraction));
+}
+
 export const splitKey = (key: string): { namespace: string; name: string } => {
   const slash = key.indexOf('/');
   return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };

@@ -1,7 +1,7 @@
 // Kubernetes Events about our objects (core/v1, what `kubectl describe` and `flux events` read). An event
 // repeated with the same type, reason and message bumps the existing Event's count instead of adding one.
 import { hostname } from 'node:os';
-import type { KubeClient, KubeObject } from '../kube/client.ts';
+import type { KubeClient, KubeObjectHeader } from '../kube/client.ts';
 import { ContentType } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -35,7 +35,7 @@ export class EventRecorder {
 
   /** Records an event; failures are logged, never thrown: an event must not fail a reconcile. */
   async record(
-    object: KubeObject,
+    object: KubeObjectHeader,
     type: EventType,
     reason: string,
     message: string,

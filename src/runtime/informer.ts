@@ -1,7 +1,7 @@
 // A list+watch cache of one collection: it lists, then watches from the list's resourceVersion, resumes the
 // watch after the server closes it, lists again when the resourceVersion has expired (410 Gone), and backs
 // off on errors. Handlers see adds, updates and deletes; controllers react to these instead of polling.
-import type { KubeClient, KubeList, KubeObject, Query } from '../kube/client.ts';
+import type { KubeClient, KubeList, KubeObjectHeader, Query } from '../kube/client.ts';
 import { isGone } from '../kube/errors.ts';
 
 export interface InformerHandlers<T> {
@@ -22,10 +22,10 @@ export interface InformerOptions {
   onError?(error: unknown): void;
 }
 
-export const objectKey = (o: KubeObject): string =>
+export const objectKey = (o: KubeObjectHeader): string =>
   `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
-export class Informer<T extends KubeObject = KubeObject> {
+export class Informer<T extends KubeObjectHeader = KubeObjectHeader> {
   private readonly client: KubeClient;
   private readonly options: InformerOptions;
   private readonly cache = new Map<string, T>();

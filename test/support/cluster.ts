@@ -31,23 +31,32 @@ export function useTestNamespace(prefix: string): { client: KubeClient; namespac
   const ctx = {} as { client: KubeClient; namespace: string };
   before(async () => {
     ctx.client = await testClient();
-    ctx.namespace = `${prefix}-${randomBytes(3).toString('hex')}`;
-    await ctx.client.create('/api/v1/namespaces', {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: ctx.namespace, labels: { 'sluice.dev/e2e': 'true' } },
-    });
+    ctx.namespace = await createTestNamespace(ctx.client, prefix);
   });
   after(async () => {
     if (!ctx.client) return;
-    try {
-      await ctx.client.delete(`/api/v1/namespaces/${ctx.namespace}`, { propagationPolicy: 'Background' });
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    await deleteTestNamespace(ctx.client, ctx.namespace);
     await ctx.client.close();
   });
   return ctx;
+}
+
+export async function createTestNamespace(client: KubeClient, prefix: string): Promise<string> {
+  const namespace = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await client.create('/api/v1/namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: namespace, labels: { 'sluice.dev/e2e': 'true' } },
+  });
+  return namespace;
+}
+
+export async function deleteTestNamespace(client: KubeClient, namespace: string): Promise<void> {
+  try {
+    await client.delete(`/api/v1/namespaces/${namespace}`, { propagationPolicy: 'Background' });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
 }
 
 export interface WaitOptions {

@@ -1,0 +1,220 @@
+// From an artifact to the objects to apply: unpack (digest checked), find spec.path inside it, generate
+// kustomization.yaml, run kustomize, substitute variables, then stamp ownership and defaults on each object.
+// Each step fails with the Ready reason Flux uses for it.
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { Kustomization } from '../../api/kustomization.ts';
+import type { Artifact } from '../../api/gitrepository.ts';
+import { Annotation } from '../../api/meta.ts';
+import type { KubeObject } from '../../kube/client.ts';
+import { isNotFound } from '../../kube/errors.ts';
+import { NoKindMatchError, splitApiVersion } from '../../kube/discovery.ts';
+import type { ObjectClient } from '../../kube/objects.ts';
+import type { ArtifactStore } from '../../source/artifact.ts';
+import { extractArtifact } from '../../source/artifact.ts';
+import { securePath, kustomizeBuild } from '../../kustomize/build.ts';
+import { generateKustomization } from '../../kustomize/generator.ts';
+import { mergeVars, substituteVariables } from '../../kustomize/substitute.ts';
+import { toYaml } from '../../kustomize/manifests.ts';
+import { hasMark } from '../../ssa/annotations.ts';
+
+/** A phase failed: `reason` is the Ready condition's reason, `message` what the user reads. */
+export class PhaseError extends Error {
+  readonly reason: string;
+  constructor(reason: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PhaseError';
+    this.reason = reason;
+  }
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Unpacks the artifact into `workDir` and returns the directory `spec.path` names inside it. */
+export async function fetchArtifact(
+  store: ArtifactStore,
+  artifact: Artifact,
+  workDir: string,
+  specPath: string | undefined,
+): Promise<string> {
+  try {
+    await extractArtifact(store.localPath(artifact.path), workDir, artifact.digest);
+  } catch (error) {
+    throw new PhaseError('ArtifactFailed', messageOf(error), { cause: error });
+  }
+  // Like Flux, a leading "/" means the artifact root; ".." and symlinks may still not leave it.
+  const relative = (specPath ?? '').replace(/^\/+/, '');
+  try {
+    return await securePath(workDir, relative);
+  } catch (error) {
+    throw new PhaseError('ArtifactFailed', `kustomization path not found: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+export interface BuildOptions {
+  kustomizeBinary?: string;
+  allowRemoteBases: boolean;
+  signal: AbortSignal;
+}
+
+export interface BuiltManifests {
+  objects: KubeObject[];
+  /** sha256 of the built YAML: the history digest. */
+  digest: string;
+}
+
+/** Generates kustomization.yaml, runs kustomize, and substitutes postBuild variables. */
+export async function buildManifests(
+  objects: ObjectClient,
+  ks: Kustomization,
+  root: string,
+  dir: string,
+  options: BuildOptions,
+): Promise<BuiltManifests> {
+  let built: KubeObject[];
+  try {
+    await generateKustomization(dir, ks.spec, { root });
+    built = await kustomizeBuild(dir, {
+      root,
+      kustomizeBinary: options.kustomizeBinary,
+      allowRemoteBases: options.allowRemoteBases,
+      signal: options.signal,
+    });
+  } catch (error) {
+    const message = messageOf(error);
+    throw new PhaseError(
+      'BuildFailed',
+      message.startsWith('kustomize build failed') ? message : `kustomize build failed: ${message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (ks.spec.postBuild) {
+    const vars = mergeVars(await substituteSources(objects, ks), ks.spec.postBuild.substitute ?? {});
+    try {
+      built = substituteVariables(built, vars, { substituteStrategy: ks.spec.postBuild.substituteStrategy });
+    } catch (error) {
+      throw new PhaseError('BuildFailed', messageOf(error), { cause: error });
+    }
+  }
+  return { objects: built, digest: `sha256:${createHash('sha256').update(toYaml(built)).digest('hex')}` };
+}
+
+/** The variables of each postBuild.substituteFrom entry, in order, read from the Kustomization's namespace. */
+async function substituteSources(
+  objects: ObjectClient,
+  ks: Kustomization,
+): Promise<Record<string, string>[]> {
+  const sources: Record<string, string>[] = [];
+  for (const ref of ks.spec.postBuild?.substituteFrom ?? []) {
+    const id = `${ref.kind}/${ref.name}`;
+    let live: KubeObject | undefined;
+    try {
+      live = await objects.get({
+        apiVersion: 'v1',
+        kind: ref.kind,
+        namespace: ks.metadata.namespace,
+        name: ref.name,
+      });
+    } catch (error) {
+      if (!isNotFound(error))
+        throw new PhaseError('BuildFailed', `substitute from '${id}' error: ${messageOf(error)}`);
+    }
+    if (!live) {
+      if (ref.optional) continue;
+      throw new PhaseError(
+        'BuildFailed',
+        `substitute from '${id}' error: ${ref.kind} "${ref.name}" not found`,
+      );
+    }
+    const data = (live['data'] ?? {}) as Record<string, string>;
+    sources.push(
+      ref.kind === 'Secret'
+        ? Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]))
+        : data,
+    );
+  }
+  return sources;
+}
+
+/**
+ * Makes built objects ready to apply: owner labels and commonMetadata, the Kustomization's namespace for
+ * namespaced objects that name none, no status (except on CRDs), and the SOPS guard.
+ */
+export async function prepareObjects(
+  objects: ObjectClient,
+  ks: Kustomization,
+  built: KubeObject[],
+): Promise<KubeObject[]> {
+  const owner = ownerLabels(ks);
+  const common = ks.spec.commonMetadata;
+  const crdScopes = definedScopes(built);
+  const prepared: KubeObject[] = [];
+  for (const original of built) {
+    const object = structuredClone(original);
+    const metadata = (object.metadata ??= {});
+    metadata.labels = { ...metadata.labels, ...common?.labels, ...owner };
+    if (common?.annotations) metadata.annotations = { ...metadata.annotations, ...common.annotations };
+    if (object.kind !== 'CustomResourceDefinition') delete object['status'];
+    // Deliberately unlike Flux (which rejects the stage): a namespaced object with no namespace goes into
+    // the Kustomization's namespace, so manifests written without one apply as they are.
+    if (!metadata.namespace && (await isNamespaced(objects, object, crdScopes)))
+      metadata.namespace = ks.metadata.namespace;
+    if (isSopsEncrypted(object)) {
+      throw new PhaseError(
+        'ReconciliationFailed',
+        `${object.kind}/${metadata.namespace}/${metadata.name} is SOPS encrypted, configuring decryption is required for this secret to be reconciled`,
+      );
+    }
+    prepared.push(object);
+  }
+  return prepared;
+}
+
+export function ownerLabels(ks: Kustomization): Record<string, string> {
+  return {
+    [Annotation.kustomizeName]: ks.metadata.name ?? '',
+    [Annotation.kustomizeNamespace]: ks.metadata.namespace ?? '',
+  };
+}
+
+/** Scopes of kinds defined by CRDs in the same build, which discovery does not know yet. */
+function definedScopes(built: KubeObject[]): Map<string, boolean> {
+  const scopes = new Map<string, boolean>();
+  for (const o of built) {
+    if (o.kind !== 'CustomResourceDefinition') continue;
+    const spec = o['spec'] as { group?: string; scope?: string; names?: { kind?: string } } | undefined;
+    scopes.set(`${spec?.group}/${spec?.names?.kind}`, spec?.scope === 'Namespaced');
+  }
+  return scopes;
+}
+
+async function isNamespaced(
+  objects: ObjectClient,
+  object: KubeObject,
+  crdScopes: Map<string, boolean>,
+): Promise<boolean> {
+  const defined = crdScopes.get(`${splitApiVersion(object.apiVersion ?? '').group}/${object.kind}`);
+  if (defined !== undefined) return defined;
+  try {
+    return (await objects.mapper.mappingFor(object)).namespaced;
+  } catch (error) {
+    if (error instanceof NoKindMatchError) return false; // the apply's dry-run reports the unknown kind
+    throw error;
+  }
+}
+
+function isSopsEncrypted(object: KubeObject): boolean {
+  return (
+    object.apiVersion === 'v1' &&
+    object.kind === 'Secret' &&
+    object['sops'] !== undefined &&
+    !hasMark(object, Annotation.decrypt, 'disabled')
+  );
+}
+
+export const workDirPrefix = (ks: Kustomization): string =>
+  path.join(`kustomization-${ks.metadata.namespace}-${ks.metadata.name}-`);

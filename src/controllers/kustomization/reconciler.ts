@@ -1,0 +1,345 @@
+// The Kustomization reconciler. It reads top to bottom as Flux's does: get the object, handle deletion,
+// finalizer and suspend, resolve the source, check dependencies, then for the revision: fetch, build,
+// apply, prune, health, ready. Every pass ends by writing the status; failures become Ready=False with
+// Flux's reason and message, a Warning event, and a retry after retryInterval.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Kustomization, KustomizationStatus, ResourceRef } from '../../api/kustomization.ts';
+import { KustomizationApi, DeletionPolicy } from '../../api/kustomization.ts';
+import type { Artifact, GitRepository } from '../../api/gitrepository.ts';
+import { Annotation } from '../../api/meta.ts';
+import { formatDuration, intervalOf, retryIntervalOf, timeoutOf } from '../../api/duration.ts';
+import type { KubeObject } from '../../kube/client.ts';
+import {
+  withJitter,
+  type ReconcileFunc,
+  type ReconcileRequest,
+  type Result,
+} from '../../runtime/controller.ts';
+import type { EventRecorder, EventType } from '../../runtime/events.ts';
+import { deleteCondition, getCondition, markReconciling, setCondition } from '../../runtime/conditions.ts';
+import type { ArtifactStore } from '../../source/artifact.ts';
+import { entryForRef, parseObjectId, staleEntries } from '../../inventory/inventory.ts';
+import { ApplyError, PruneError, ResourceManager, type ChangeSetEntry } from '../../ssa/manager.ts';
+import type { ObjectRef } from '../../kube/objects.ts';
+import { addFinalizer, finalizeStatus, hasFinalizer, patchStatus, removeFinalizer } from '../status.ts';
+import type { ControllerContext } from '../manager.ts';
+import { dependencyNotReady } from './dependencies.ts';
+import { upsertHistory } from './history.ts';
+import { PhaseError, buildManifests, fetchArtifact, ownerLabels, prepareObjects } from './manifests.ts';
+
+export const FIELD_MANAGER = 'kustomize-controller';
+const STATUS_MANAGER = 'gotk-kustomize-controller';
+
+export interface KustomizationOptions {
+  store: ArtifactStore;
+  kustomizeBinary?: string;
+  /** Flux's --no-remote-bases. */
+  noRemoteBases?: boolean;
+  /** How soon to look again at a missing artifact or unready dependency (Flux: --requeue-dependency, 30s). */
+  requeueDependencyMs?: number;
+}
+
+type Status = KustomizationStatus & { conditions?: NonNullable<KustomizationStatus['conditions']> };
+
+/** One reconcile pass: the object as read, the status being built, and how to report. */
+interface Pass {
+  ks: Kustomization;
+  status: Status;
+  request: ReconcileRequest;
+  started: number;
+}
+
+export function kustomizationReconciler(
+  ctx: ControllerContext,
+  events: EventRecorder,
+  options: KustomizationOptions,
+): ReconcileFunc {
+  const manager = new ResourceManager(ctx.objects);
+  const requeueDependencyMs = options.requeueDependencyMs ?? 30_000;
+
+  return async function reconcile(request) {
+    const ks = await getKustomization(request);
+    if (!ks) return {};
+    const pass: Pass = {
+      ks,
+      status: structuredClone(ks.status ?? {}) as Status,
+      request,
+      started: Date.now(),
+    };
+    if (ks.metadata['deletionTimestamp']) return finalize(pass);
+    if (!hasFinalizer(ks)) {
+      await addFinalizer(ctx.objects, ks);
+      return { requeueAfterMs: 0 };
+    }
+    if (ks.spec.suspend) {
+      request.log.info('Reconciliation is suspended for this object');
+      await writeStatus(pass);
+      return {};
+    }
+    let result: Result;
+    try {
+      result = await reconcileSource(pass);
+    } catch (error) {
+      result = await fail(pass, error);
+    }
+    await writeStatus(pass);
+    if (getCondition(pass.status, 'Ready')?.status === 'True') {
+      await event(
+        pass,
+        'Normal',
+        `Reconciliation finished in ${formatDuration(Date.now() - pass.started)}, next run in ${formatDuration(intervalOf(ks.spec))}`,
+      );
+    }
+    return result;
+  };
+
+  async function getKustomization(request: ReconcileRequest): Promise<Kustomization | undefined> {
+    return ctx.objects.get<Kustomization & KubeObject>({
+      apiVersion: KustomizationApi.apiVersion,
+      kind: KustomizationApi.kind,
+      namespace: request.namespace,
+      name: request.name,
+    });
+  }
+
+  /** Source, artifact and dependencies: each can make this pass wait without counting as a failure. */
+  async function reconcileSource(pass: Pass): Promise<Result> {
+    const { ks } = pass;
+    const source = getSource(ks);
+    if (!source) {
+      const { kind, name } = ks.spec.sourceRef;
+      setReady(pass, 'False', 'ArtifactFailed', `${kind}.source.toolkit.fluxcd.io "${name}" not found`);
+      return { requeueAfterMs: retryIntervalOf(ks.spec) };
+    }
+    const artifact = source.status?.artifact;
+    if (!artifact) {
+      setReady(pass, 'False', 'ArtifactFailed', 'Source artifact not found, retrying in 30s');
+      return { requeueAfterMs: requeueDependencyMs };
+    }
+    if (ks.spec.dependsOn?.length) {
+      const notReady = await dependencyNotReady(ctx.objects, ks, artifact.revision);
+      if (notReady) {
+        setReady(pass, 'False', 'DependencyNotReady', notReady);
+        await event(
+          pass,
+          'Normal',
+          `Dependencies do not meet ready condition, retrying in ${formatDuration(requeueDependencyMs)}`,
+        );
+        return { requeueAfterMs: requeueDependencyMs };
+      }
+    }
+    await reconcileRevision(pass, artifact);
+    return { requeueAfterMs: withJitter(intervalOf(ks.spec)) };
+  }
+
+  /** The phases for one revision: fetch, build, apply, prune, health, ready. */
+  async function reconcileRevision(pass: Pass, artifact: Artifact): Promise<void> {
+    const { ks, status } = pass;
+    const revision = artifact.revision;
+    const timeoutMs = timeoutOf(ks.spec);
+    const timeout = formatDuration(timeoutMs);
+    const signal = AbortSignal.any([pass.request.signal, AbortSignal.timeout(timeoutMs)]);
+    setReady(pass, 'Unknown', 'Progressing', 'Reconciliation in progress');
+    await progress(pass, `Fetching manifests for revision ${revision} with a timeout of ${timeout}`);
+
+    const workDir = await mkdtemp(path.join(tmpdir(), 'kustomization-'));
+    try {
+      const dir = await fetchArtifact(options.store, artifact, workDir, ks.spec.path);
+      status.lastAttemptedRevision = revision;
+      await progress(pass, `Building manifests for revision ${revision} with a timeout of ${timeout}`);
+
+      const built = await buildManifests(ctx.objects, ks, workDir, dir, {
+        kustomizeBinary: options.kustomizeBinary,
+        allowRemoteBases: !options.noRemoteBases,
+        signal,
+      });
+      const objects = await prepareObjects(ctx.objects, ks, built.objects);
+      await progress(pass, `Detecting drift for revision ${revision} with a timeout of ${timeout}`);
+
+      const started = Date.now();
+      const changeSet = await apply(pass, objects, built.digest, revision, signal);
+      const previous = status.inventory?.entries ?? [];
+      status.inventory = { entries: changeSet.map((c) => entryForRef(c.ref)) };
+      await prune(pass, previous, built.digest, revision);
+      checkHealth(pass);
+
+      status.lastAppliedRevision = revision;
+      setReady(pass, 'True', 'ReconciliationSucceeded', `Applied revision: ${revision}`);
+      status.history = upsertHistory(status.history, {
+        digest: built.digest,
+        status: 'ReconciliationSucceeded',
+        revision,
+        durationMs: Date.now() - started,
+      });
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  async function apply(
+    pass: Pass,
+    objects: KubeObject[],
+    digest: string,
+    revision: string,
+    signal: AbortSignal,
+  ): Promise<ChangeSetEntry[]> {
+    try {
+      const changeSet = await manager.applyAllStaged(objects, {
+        fieldManager: FIELD_MANAGER,
+        force: pass.ks.spec.force ?? false,
+        signal,
+      });
+      const changed = changeSet.filter((c) => c.action !== 'unchanged' && c.action !== 'skipped');
+      if (changed.length > 0) {
+        pass.request.log.info(
+          { output: Object.fromEntries(changeSet.map((c) => [c.subject, c.action])) },
+          'server-side apply completed',
+        );
+        await event(pass, 'Normal', changed.map((c) => `${c.subject} ${c.action}`).join('\n'));
+      }
+      return changeSet;
+    } catch (error) {
+      if (!(error instanceof ApplyError)) throw error;
+      const applied = error.changeSet.filter((c) => c.action !== 'unchanged' && c.action !== 'skipped');
+      const message = [error.message, ...applied.map((c) => `${c.subject} ${c.action}`)].join('\n');
+      pass.status.history = upsertHistory(pass.status.history, {
+        digest,
+        status: 'ReconciliationFailed',
+        revision,
+        durationMs: 0,
+      });
+      throw new PhaseError('ReconciliationFailed', message, { cause: error });
+    }
+  }
+
+  /** Deletes what the previous inventory had and this one does not (only with prune: true). */
+  async function prune(pass: Pass, previous: ResourceRef[], digest: string, revision: string): Promise<void> {
+    const { ks, status } = pass;
+    const stale = staleEntries(previous, status.inventory?.entries ?? []);
+    if (!ks.spec.prune || stale.length === 0) return;
+    try {
+      const deleted = await manager.deleteAll(stale.map(refOfEntry), ownerLabels(ks));
+      const lines = deleted.filter((c) => c.action === 'deleted').map((c) => `${c.subject} deleted`);
+      if (lines.length > 0) {
+        pass.request.log.info({ output: lines }, 'garbage collection completed');
+        await event(pass, 'Normal', lines.join('\n'));
+      }
+    } catch (error) {
+      if (!(error instanceof PruneError)) throw error;
+      // Keep what could not be deleted in the inventory, so the next pass tries again.
+      const kept = error.survivors.map(entryForRef);
+      status.inventory = { entries: [...(status.inventory?.entries ?? []), ...kept] };
+      status.history = upsertHistory(status.history, {
+        digest,
+        status: 'PruneFailed',
+        revision,
+        durationMs: 0,
+      });
+      throw new PhaseError('PruneFailed', error.message, { cause: error });
+    }
+  }
+
+  /** Health checks arrive with ordered pipelines; until then a Kustomization is ready once applied. */
+  function checkHealth(pass: Pass): void {
+    deleteCondition(pass.status, 'Healthy');
+  }
+
+  async function finalize(pass: Pass): Promise<Result> {
+    const { ks } = pass;
+    if (!hasFinalizer(ks)) return {};
+    const policy = ks.spec.deletionPolicy || DeletionPolicy.mirrorPrune;
+    const entries = ks.status?.inventory?.entries ?? [];
+    const shouldDelete =
+      !ks.spec.suspend &&
+      entries.length > 0 &&
+      (policy === DeletionPolicy.delete ||
+        policy === DeletionPolicy.waitForTermination ||
+        (policy === DeletionPolicy.mirrorPrune && ks.spec.prune));
+    if (shouldDelete) {
+      const refs = [...entries].reverse().map(refOfEntry);
+      try {
+        const deleted = await manager.deleteAll(refs, ownerLabels(ks));
+        const lines = deleted.filter((c) => c.action === 'deleted').map((c) => `${c.subject} deleted`);
+        if (lines.length > 0) await event(pass, 'Normal', lines.join('\n'));
+        if (policy === DeletionPolicy.waitForTermination) {
+          const signal = AbortSignal.any([pass.request.signal, AbortSignal.timeout(timeoutOf(ks.spec))]);
+          await Promise.all(refs.map((ref) => ctx.objects.waitUntilGone(ref, signal))).catch(
+            async (error: unknown) => {
+              await event(pass, 'Warning', `failed to wait for resources termination: ${String(error)}`);
+            },
+          );
+        }
+      } catch (error) {
+        await event(
+          pass,
+          'Warning',
+          `pruning for deleted resource failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        throw error;
+      }
+    }
+    await removeFinalizer(ctx.objects, ks);
+    return {};
+  }
+
+  /** A failed phase: Ready=False with its reason, a Warning event, and a retry after retryInterval. */
+  async function fail(pass: Pass, error: unknown): Promise<Result> {
+    if (pass.request.signal.aborted) throw error;
+    const reason = error instanceof PhaseError ? error.reason : 'ReconciliationFailed';
+    const message = error instanceof Error ? error.message : String(error);
+    setReady(pass, 'False', reason, message);
+    const retry = retryIntervalOf(pass.ks.spec);
+    pass.request.log.error(
+      { error: message },
+      `Reconciliation failed after ${formatDuration(Date.now() - pass.started)}, next try in ${formatDuration(retry)}`,
+    );
+    await event(pass, 'Warning', message);
+    return { requeueAfterMs: retry };
+  }
+
+  function getSource(ks: Kustomization): GitRepository | undefined {
+    const ref = ks.spec.sourceRef;
+    if (ref.kind !== 'GitRepository') return undefined;
+    return ctx.gitRepositories.get(ref.namespace || ks.metadata.namespace, ref.name);
+  }
+
+  function setReady(pass: Pass, status: 'True' | 'False' | 'Unknown', reason: string, message: string): void {
+    setCondition(pass.status, pass.ks.metadata.generation, { type: 'Ready', status, reason, message });
+  }
+
+  /** Reports a phase in the Reconciling condition and writes it at once, so observers see progress. */
+  async function progress(pass: Pass, message: string): Promise<void> {
+    markReconciling(pass.status, pass.ks.metadata.generation, 'Progressing', message);
+    await patchStatus(ctx.objects, pass.ks, pass.status, STATUS_MANAGER);
+  }
+
+  async function writeStatus(pass: Pass): Promise<void> {
+    finalizeStatus(pass.ks, pass.status);
+    await patchStatus(ctx.objects, pass.ks, pass.status, STATUS_MANAGER);
+  }
+
+  /** An event about the Kustomization; its reason is the Ready reason at the time, as in Flux. */
+  async function event(pass: Pass, type: EventType, message: string): Promise<void> {
+    const reason = getCondition(pass.status, 'Ready')?.reason ?? type;
+    const revision = pass.status.lastAttemptedRevision;
+    await events.record(
+      pass.ks,
+      type,
+      reason,
+      message,
+      revision ? { [Annotation.kustomizeRevision]: revision } : {},
+    );
+  }
+}
+
+function refOfEntry(entry: ResourceRef): ObjectRef {
+  const id = parseObjectId(entry.id);
+  return {
+    apiVersion: id.group ? `${id.group}/${entry.v}` : entry.v,
+    kind: id.kind,
+    namespace: id.namespace || undefined,
+    name: id.name,
+  };
+}

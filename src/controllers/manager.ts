@@ -1,0 +1,146 @@
+// Wires the controllers together: one informer per kind feeds the work queues with Flux's triggers
+// (a spec change, a reconcile request, deletion, a new source revision), and the reconcilers read sources
+// from the informers' caches.
+import type { KubeClient, KubeObjectHeader } from '../kube/client.ts';
+import { ObjectClient } from '../kube/objects.ts';
+import { Informer, objectKey } from '../runtime/informer.ts';
+import { Controller, type ReconcileFunc } from '../runtime/controller.ts';
+import { EventRecorder } from '../runtime/events.ts';
+import { isConditionTrue } from '../runtime/conditions.ts';
+import { silentLogger, type Logger } from '../runtime/logger.ts';
+import { Annotation } from '../api/meta.ts';
+import { GitRepositoryApi, type GitRepository } from '../api/gitrepository.ts';
+import { KustomizationApi, type Kustomization } from '../api/kustomization.ts';
+
+export interface ManagerOptions {
+  client: KubeClient;
+  log?: Logger;
+  /** Kustomizations reconciled in parallel (Flux: --concurrent, default 4). */
+  concurrent?: number;
+  /** Watch only this namespace (Flux: --watch-all-namespaces=false with the runtime namespace). */
+  watchNamespace?: string;
+  /** Reconcile only objects matching this label selector (sharding). */
+  watchLabelSelector?: string;
+}
+
+export interface Caches {
+  gitRepositories: Informer<GitRepository>;
+  kustomizations: Informer<Kustomization>;
+}
+
+export interface ControllerContext extends Caches {
+  objects: ObjectClient;
+  log: Logger;
+}
+
+export type ReconcilerFactory = (ctx: ControllerContext, events: EventRecorder) => ReconcileFunc;
+
+function collectionPath(api: { group: string; version: string; plural: string }, namespace?: string): string {
+  const ns = namespace ? `/namespaces/${namespace}` : '';
+  return `/apis/${api.group}/${api.version}${ns}/${api.plural}`;
+}
+
+/** Flux reconciles on a spec change, a new reconcile request or deletion, not on status or label edits. */
+export function needsReconcile(previous: KubeObjectHeader, current: KubeObjectHeader): boolean {
+  const annotation = (o: KubeObjectHeader) => o.metadata?.annotations?.[Annotation.reconcileRequestedAt];
+  return (
+    previous.metadata?.generation !== current.metadata?.generation ||
+    annotation(previous) !== annotation(current) ||
+    (!previous.metadata?.['deletionTimestamp'] && !!current.metadata?.['deletionTimestamp'])
+  );
+}
+
+const sourceKey = (ks: Kustomization): string =>
+  `${ks.spec.sourceRef.kind}/${ks.spec.sourceRef.namespace || ks.metadata.namespace}/${ks.spec.sourceRef.name}`;
+
+export class Manager {
+  readonly context: ControllerContext;
+  private readonly options: ManagerOptions;
+  private readonly controllers: { git: Controller; kustomization: Controller };
+
+  constructor(
+    options: ManagerOptions,
+    reconcilers: { git: ReconcilerFactory; kustomization: ReconcilerFactory },
+  ) {
+    this.options = options;
+    const log = options.log ?? silentLogger;
+    const informer = <T extends KubeObjectHeader>(api: typeof GitRepositoryApi | typeof KustomizationApi) =>
+      new Informer<T>(options.client, {
+        path: collectionPath(api, options.watchNamespace),
+        apiVersion: api.apiVersion,
+        kind: api.kind,
+        labelSelector: options.watchLabelSelector,
+        onError: (error) => log.warn({ error: String(error), kind: api.kind }, 'watch interrupted, resuming'),
+      });
+    this.context = {
+      objects: new ObjectClient(options.client),
+      log,
+      gitRepositories: informer<GitRepository>(GitRepositoryApi),
+      kustomizations: informer<Kustomization>(KustomizationApi),
+    };
+    const sourceEvents = new EventRecorder(options.client, 'source-controller', log);
+    const kustomizeEvents = new EventRecorder(options.client, 'kustomize-controller', log);
+    this.controllers = {
+      git: new Controller(reconcilers.git(this.context, sourceEvents), {
+        kind: 'GitRepository',
+        log,
+        concurrency: 2,
+      }),
+      kustomization: new Controller(reconcilers.kustomization(this.context, kustomizeEvents), {
+        kind: 'Kustomization',
+        log,
+        concurrency: options.concurrent ?? 4,
+      }),
+    };
+    this.watch();
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.context.gitRepositories.start(), this.context.kustomizations.start()]);
+    this.controllers.git.start();
+    this.controllers.kustomization.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.controllers.git.stop(), this.controllers.kustomization.stop()]);
+    await Promise.all([this.context.gitRepositories.stop(), this.context.kustomizations.stop()]);
+  }
+
+  private watch(): void {
+    const { git, kustomization } = this.controllers;
+    const enqueue = (controller: Controller) => (o: KubeObjectHeader) =>
+      controller.enqueue(o.metadata?.namespace, o.metadata?.name ?? '');
+    this.context.gitRepositories.on({
+      added: enqueue(git),
+      updated: (previous, current) => {
+        if (needsReconcile(previous, current)) enqueue(git)(current);
+        if (previous.status?.artifact?.revision !== current.status?.artifact?.revision) {
+          this.enqueueUsersOf(current);
+        }
+      },
+    });
+    this.context.kustomizations.on({
+      added: enqueue(kustomization),
+      updated: (previous, current) => {
+        if (needsReconcile(previous, current)) enqueue(kustomization)(current);
+      },
+    });
+  }
+
+  /**
+   * A new artifact: queue the Kustomizations built from it, except those already at that revision and
+   * healthy or busy with it (Flux's rule, so a status write does not trigger a second reconcile).
+   */
+  private enqueueUsersOf(source: GitRepository): void {
+    const revision = source.status?.artifact?.revision;
+    if (!revision) return;
+    const key = `GitRepository/${source.metadata.namespace}/${source.metadata.name}`;
+    for (const ks of this.context.kustomizations.list()) {
+      if (sourceKey(ks) !== key) continue;
+      const settled =
+        (isConditionTrue(ks.status, 'Ready') || isConditionTrue(ks.status, 'Reconciling')) &&
+        ks.status?.lastAttemptedRevision === revision;
+      if (!settled) this.controllers.kustomization.queue.add(objectKey(ks));
+    }
+  }
+}

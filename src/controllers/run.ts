@@ -1,0 +1,62 @@
+// Starts both controllers in this process: the artifact store, the manager with its informers, and the
+// GitRepository and Kustomization reconcilers. The CLI's `sluice controller` and the e2e tests use this.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { KubeClient } from '../kube/client.ts';
+import type { Logger } from '../runtime/logger.ts';
+import { ArtifactStore } from '../source/artifact.ts';
+import { Manager } from './manager.ts';
+import { gitRepositoryReconciler } from './gitrepository/reconciler.ts';
+import { kustomizationReconciler } from './kustomization/reconciler.ts';
+
+export interface ControllerOptions {
+  client: KubeClient;
+  log?: Logger;
+  concurrent?: number;
+  requeueDependencyMs?: number;
+  watchNamespace?: string;
+  watchLabelSelector?: string;
+  noRemoteBases?: boolean;
+  /** Where artifacts are kept; a fresh temporary directory when unset. */
+  storagePath?: string;
+  /** Base URL advertised in artifact URLs. */
+  storageAdvertiseBase?: string;
+  kustomizeBinary?: string;
+}
+
+export interface RunningControllers {
+  manager: Manager;
+  stop(): Promise<void>;
+}
+
+export async function runControllers(options: ControllerOptions): Promise<RunningControllers> {
+  const storagePath = options.storagePath ?? (await mkdtemp(path.join(tmpdir(), 'sluice-artifacts-')));
+  const store = new ArtifactStore(storagePath);
+  const manager = new Manager(
+    {
+      client: options.client,
+      log: options.log,
+      concurrent: options.concurrent,
+      watchNamespace: options.watchNamespace,
+      watchLabelSelector: options.watchLabelSelector,
+    },
+    {
+      git: (ctx, events) =>
+        gitRepositoryReconciler(ctx, events, {
+          store,
+          advertiseBase:
+            options.storageAdvertiseBase ?? 'http://sluice-controller.sluice-system.svc.cluster.local.',
+        }),
+      kustomization: (ctx, events) =>
+        kustomizationReconciler(ctx, events, {
+          store,
+          kustomizeBinary: options.kustomizeBinary,
+          noRemoteBases: options.noRemoteBases,
+          requeueDependencyMs: options.requeueDependencyMs,
+        }),
+    },
+  );
+  await manager.start();
+  return { manager, stop: () => manager.stop() };
+}

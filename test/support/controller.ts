@@ -1,0 +1,134 @@
+// An e2e environment for controller tests: a fresh namespace, sluice's CRDs, a real git server, and the
+// controllers running in this process and watching only that namespace. Teardown deletes the Flux objects
+// while the controllers still run (their finalizers need them), then stops everything.
+import { after, before } from 'node:test';
+import type { KubeClient, KubeObject } from '../../src/kube/client.ts';
+import { ObjectClient } from '../../src/kube/objects.ts';
+import { installCrds } from '../../src/cli/install.ts';
+import { runControllers, type RunningControllers } from '../../src/controllers/run.ts';
+import { GitRepositoryApi } from '../../src/api/gitrepository.ts';
+import { KustomizationApi } from '../../src/api/kustomization.ts';
+import { createLogger } from '../../src/runtime/logger.ts';
+import { createTestNamespace, deleteTestNamespace, testClient, waitForObject, condition } from './cluster.ts';
+import { GitServer } from './git-server.ts';
+
+export interface ControllerEnv {
+  client: KubeClient;
+  objects: ObjectClient;
+  namespace: string;
+  git: GitServer;
+  controllers: RunningControllers;
+}
+
+let crdsInstalled: Promise<void> | undefined;
+
+export function useControllerEnv(prefix: string): ControllerEnv {
+  const env = {} as ControllerEnv;
+  before(async () => {
+    env.client = await testClient();
+    env.objects = new ObjectClient(env.client);
+    crdsInstalled ??= installCrds(env.client, { timeoutMs: 60_000, log: () => undefined });
+    await crdsInstalled;
+    env.namespace = await createTestNamespace(env.client, prefix);
+    env.git = await GitServer.start();
+    env.controllers = await runControllers({
+      client: env.client,
+      watchNamespace: env.namespace,
+      requeueDependencyMs: 1000,
+      // SLUICE_TEST_LOG=debug shows the controllers' logs while tests run.
+      log: createLogger({ level: process.env.SLUICE_TEST_LOG ?? 'silent' }),
+    });
+  });
+  after(async () => {
+    if (!env.client) return;
+    const signal = AbortSignal.timeout(30_000);
+    for (const api of [KustomizationApi, GitRepositoryApi]) {
+      const path = `/apis/${api.group}/${api.version}/namespaces/${env.namespace}/${api.plural}`;
+      const list = await env.client.get<{ items: KubeObject[] }>(path);
+      for (const item of list.items) {
+        const ref = {
+          apiVersion: api.apiVersion,
+          kind: api.kind,
+          namespace: env.namespace,
+          name: item.metadata?.name ?? '',
+        };
+        await env.objects.delete(ref);
+        await env.objects.waitUntilGone(ref, signal);
+      }
+    }
+    await env.controllers?.stop();
+    await env.git?.stop();
+    await deleteTestNamespace(env.client, env.namespace);
+    await env.client.close();
+  });
+  return env;
+}
+
+export function gitRepository(
+  env: ControllerEnv,
+  name: string,
+  spec: Record<string, unknown> = {},
+): KubeObject {
+  return {
+    apiVersion: GitRepositoryApi.apiVersion,
+    kind: GitRepositoryApi.kind,
+    metadata: { name, namespace: env.namespace },
+    spec: { url: env.git.url(name), interval: '1m', ref: { branch: 'main' }, ...spec },
+  };
+}
+
+export function kustomization(env: ControllerEnv, name: string, spec: Record<string, unknown>): KubeObject {
+  return {
+    apiVersion: KustomizationApi.apiVersion,
+    kind: KustomizationApi.kind,
+    metadata: { name, namespace: env.namespace },
+    spec: { interval: '1m', prune: true, sourceRef: { kind: 'GitRepository', name: 'app' }, ...spec },
+  };
+}
+
+export async function create(env: ControllerEnv, object: KubeObject): Promise<void> {
+  await env.objects.apply(object, { fieldManager: 'e2e-test' });
+}
+
+export const ksPath = (env: ControllerEnv) =>
+  `/apis/${KustomizationApi.group}/${KustomizationApi.version}/namespaces/${env.namespace}/${KustomizationApi.plural}`;
+
+export const gitPath = (env: ControllerEnv) =>
+  `/apis/${GitRepositoryApi.group}/${GitRepositoryApi.version}/namespaces/${env.namespace}/${GitRepositoryApi.plural}`;
+
+/** Waits until the Kustomization's Ready condition has `status` (and, if given, `reason`). */
+export function waitForReady(
+  env: ControllerEnv,
+  name: string,
+  status: 'True' | 'False',
+  reason?: string,
+  extra: (ks: KubeObject) => boolean = () => true,
+): Promise<KubeObject> {
+  return waitForObject(
+    env.client,
+    ksPath(env),
+    name,
+    (ks) => {
+      const ready = condition(ks, 'Ready');
+      return ready?.status === status && (!reason || ready.reason === reason) && extra(ks);
+    },
+    {
+      description: `Kustomization ${name} Ready=${status}${reason ? ` (${reason})` : ''}`,
+      timeoutMs: 60_000,
+    },
+  );
+}
+
+/** The events recorded about an object in the environment's namespace, oldest first. */
+export async function eventsFor(
+  env: ControllerEnv,
+  kind: string,
+  name: string,
+): Promise<{ type: string; reason: string; message: string }[]> {
+  const list = await env.client.get<{
+    items: { type: string; reason: string; message: string; lastTimestamp: string }[];
+  }>(`/api/v1/namespaces/${env.namespace}/events`, {
+    fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}`,
+  });
+  return list.items.sort((a, b) => a.lastTimestamp.localeCompare(b.lastTimestamp));
+}
