@@ -9,12 +9,7 @@ import { GitRepositoryApi } from '../../api/gitrepository.ts';
 import { Annotation } from '../../api/meta.ts';
 import { gitRepositoryTimeoutOf, parseDuration } from '../../api/duration.ts';
 import type { KubeObject } from '../../kube/client.ts';
-import {
-  withJitter,
-  type ReconcileFunc,
-  type ReconcileRequest,
-  type Result,
-} from '../../runtime/controller.ts';
+import { withJitter, type ReconcileFunc, type ReconcileRequest } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { deleteCondition, markReconciling, setCondition } from '../../runtime/conditions.ts';
 import { buildArtifact, type ArtifactStore } from '../../source/artifact.ts';
