@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { installCommand } from './install.ts';
+import { controllerCommand } from './controller.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -13,7 +14,19 @@ export function program(): Command {
       'GitOps for ordered pipelines: Flux-compatible GitRepository and Kustomization, Jobs in order',
     )
     .version(pkg.version, '-v, --version', 'print the sluice version')
-    .addCommand(installCommand());
+    .addCommand(installCommand())
+    .addCommand(controllerCommand());
 }
 
-await program().parseAsync(process.argv);
+// A reader that stops early (`sluice install --export | head`) is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+try {
+  await program().parseAsync(process.argv);
+} catch (error) {
+  console.error(`✗ ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}

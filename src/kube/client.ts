@@ -74,8 +74,14 @@ export class KubeClient {
   /** Loads a kubeconfig file, $KUBECONFIG, ~/.kube/config or the in-cluster service account, in that order. */
   static async load(options: LoadOptions = {}): Promise<KubeClient> {
     const kc = new KubeConfig();
-    if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-    else kc.loadFromDefault();
+    try {
+      if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+      else kc.loadFromDefault();
+    } catch (error) {
+      const where = options.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config';
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`cannot load kubeconfig ${where}: ${reason}`, { cause: error });
+    }
     if (options.context) kc.setCurrentContext(options.context);
     const cluster = kc.getCurrentCluster();
     if (!cluster) {

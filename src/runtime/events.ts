@@ -9,8 +9,9 @@ import { truncateBytes } from './text.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
-// The API server refuses longer event messages from newer clients; the full text stays in the conditions.
-const MAX_MESSAGE_BYTES = 1024;
+// The same cap as condition messages: long enough for the API server's own error text, which puts the
+// actionable part ("field is immutable") after a dump of the object.
+const MAX_MESSAGE_BYTES = 32768;
 
 let sequence = 0;
 

@@ -119,6 +119,46 @@ export function waitForReady(
   );
 }
 
+interface Event {
+  type: string;
+  reason: string;
+  message: string;
+  lastTimestamp: string;
+}
+
+/** Waits, on a watch, until an event about the object satisfies `match`, and returns it. */
+export async function waitForEvent(
+  env: ControllerEnv,
+  kind: string,
+  name: string,
+  match: (event: Event) => boolean,
+  description: string,
+): Promise<Event> {
+  const path = `/api/v1/namespaces/${env.namespace}/events`;
+  const fieldSelector = `involvedObject.kind=${kind},involvedObject.name=${name}`;
+  const signal = AbortSignal.timeout(30_000);
+  const list = await env.client.get<{ metadata: { resourceVersion: string }; items: Event[] }>(path, {
+    fieldSelector,
+  });
+  const found = list.items.find(match);
+  if (found) return found;
+  try {
+    for await (const e of env.client.watch<Event & KubeObject>(
+      path,
+      { fieldSelector, resourceVersion: list.metadata.resourceVersion },
+      signal,
+    )) {
+      if (e.type !== 'BOOKMARK' && match(e.object)) return e.object;
+    }
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  }
+  const seen = (await eventsFor(env, kind, name)).map((e) => `${e.type}/${e.reason}: ${e.message}`);
+  throw new Error(
+    `timed out waiting for an event about ${kind}/${name}: ${description}; events: ${JSON.stringify(seen)}`,
+  );
+}
+
 /** The events recorded about an object in the environment's namespace, oldest first. */
 export async function eventsFor(
   env: ControllerEnv,
