@@ -111,6 +111,8 @@ export function kustomizationReconciler(
     if (!source) {
       const { kind, name } = ks.spec.sourceRef;
       setReady(pass, 'False', 'ArtifactFailed', `${kind}.source.toolkit.fluxcd.io "${name}" not found`);
+      // Unlike Flux, say so in an event too: a mistyped source name is otherwise easy to miss.
+      await event(pass, 'Warning', `${kind}.source.toolkit.fluxcd.io "${name}" not found`);
       return { requeueAfterMs: retryIntervalOf(ks.spec) };
     }
     const artifact = source.status?.artifact;
