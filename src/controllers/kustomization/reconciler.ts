@@ -35,7 +35,7 @@ const STATUS_MANAGER = 'gotk-kustomize-controller';
 export interface KustomizationOptions {
   store: ArtifactStore;
   kustomizeBinary?: string;
-  /** Flux's --no-remote-bases. */
+  /** Flux's --no-remote-bases; unlike Flux, true (remote bases refused) when unset. */
   noRemoteBases?: boolean;
   /** How soon to look again at a missing artifact or unready dependency (Flux: --requeue-dependency, 30s). */
   requeueDependencyMs?: number;
@@ -154,7 +154,7 @@ export function kustomizationReconciler(
 
       const built = await buildManifests(ctx.objects, ks, workDir, dir, {
         kustomizeBinary: options.kustomizeBinary,
-        allowRemoteBases: !options.noRemoteBases,
+        allowRemoteBases: options.noRemoteBases === false,
         signal,
       });
       const objects = await prepareObjects(ctx.objects, ks, built.objects);
