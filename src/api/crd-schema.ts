@@ -40,7 +40,9 @@ export interface CrdVersion {
   additionalPrinterColumns: PrinterColumn[];
 }
 
+/** A CRD as sent to the API server; the index signature lets generic object code (apply, diff) take it. */
 export interface CustomResourceDefinition {
+  [key: string]: unknown;
   apiVersion: 'apiextensions.k8s.io/v1';
   kind: 'CustomResourceDefinition';
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };

@@ -214,12 +214,22 @@ export class ResourceManager {
   }
 }
 
-/** Whether a definition-stage object can be used: a CRD Established, a Namespace Active. */
+/**
+ * Whether a definition-stage object can be used: a CRD Established, a Namespace Active. A CRD whose names
+ * were refused will never be established, so that fails at once instead of at the timeout.
+ */
 function definitionReady(object: KubeObject | undefined): boolean {
   if (!object) return false;
   const status = object['status'] as
-    { phase?: string; conditions?: { type: string; status: string }[] } | undefined;
+    | { phase?: string; conditions?: { type: string; status: string; message?: string }[] }
+    | undefined;
   if (object.kind === 'CustomResourceDefinition') {
+    const names = status?.conditions?.find((c) => c.type === 'NamesAccepted');
+    if (names?.status === 'False') {
+      throw new Error(
+        `CustomResourceDefinition/${object.metadata?.name} was not accepted: ${names.message}; another CRD already uses these names`,
+      );
+    }
     return status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
   }
   if (object.kind === 'Namespace') return status?.phase === 'Active';

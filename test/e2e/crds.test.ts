@@ -416,7 +416,6 @@ describe('sluice CRDs on the API server', () => {
       '► installing CRDs',
       'CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io unchanged',
       'CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io unchanged',
-      '◎ waiting for CRDs to be established',
       '✔ CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io established',
       '✔ CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io established',
       '✔ install finished',
