@@ -221,8 +221,7 @@ export class ResourceManager {
 function definitionReady(object: KubeObject | undefined): boolean {
   if (!object) return false;
   const status = object['status'] as
-    | { phase?: string; conditions?: { type: string; status: string; message?: string }[] }
-    | undefined;
+    { phase?: string; conditions?: { type: string; status: string; message?: string }[] } | undefined;
   if (object.kind === 'CustomResourceDefinition') {
     const names = status?.conditions?.find((c) => c.type === 'NamesAccepted');
     if (names?.status === 'False') {
