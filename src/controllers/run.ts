@@ -1,6 +1,6 @@
 // Starts both controllers in this process: the artifact store, the manager with its informers, and the
 // GitRepository and Kustomization reconcilers. The CLI's `sluice controller` and the e2e tests use this.
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { KubeClient } from '../kube/client.ts';
@@ -58,5 +58,12 @@ export async function runControllers(options: ControllerOptions): Promise<Runnin
     },
   );
   await manager.start();
-  return { manager, stop: () => manager.stop() };
+  return {
+    manager,
+    async stop() {
+      await manager.stop();
+      // A store this call made is ours to remove; one the caller named is left as it is.
+      if (!options.storagePath) await rm(storagePath, { recursive: true, force: true });
+    },
+  };
 }

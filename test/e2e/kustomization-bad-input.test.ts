@@ -122,7 +122,8 @@ describe('Kustomization bad input', () => {
       kustomization(env, 'from-unreachable', { sourceRef: { kind: 'GitRepository', name: 'unreachable' } }),
     );
     const ks = await waitForReady(env, 'from-unreachable', 'False', 'ArtifactFailed');
-    assert.equal(condition(ks, 'Ready')?.message, 'Source artifact not found, retrying in 30s');
+    // The controller under test retries dependencies every second (Flux's default is 30s).
+    assert.equal(condition(ks, 'Ready')?.message, 'Source artifact not found, retrying in 1s');
   });
 
   it('bad credentials and an unknown branch: clear reasons, and the password is never shown', async () => {

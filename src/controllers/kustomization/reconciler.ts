@@ -117,7 +117,12 @@ export function kustomizationReconciler(
     }
     const artifact = source.status?.artifact;
     if (!artifact) {
-      setReady(pass, 'False', 'ArtifactFailed', 'Source artifact not found, retrying in 30s');
+      setReady(
+        pass,
+        'False',
+        'ArtifactFailed',
+        `Source artifact not found, retrying in ${formatDuration(requeueDependencyMs)}`,
+      );
       return { requeueAfterMs: requeueDependencyMs };
     }
     if (ks.spec.dependsOn?.length) {
