@@ -11,6 +11,7 @@ import { silentLogger, type Logger } from '../runtime/logger.ts';
 import { Annotation } from '../api/meta.ts';
 import { GitRepositoryApi, type GitRepository } from '../api/gitrepository.ts';
 import { KustomizationApi, type Kustomization } from '../api/kustomization.ts';
+import { dependentsOf, sortByDependencies } from './kustomization/dependencies.ts';
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -48,6 +49,15 @@ export function needsReconcile(previous: KubeObjectHeader, current: KubeObjectHe
     annotation(previous) !== annotation(current) ||
     (!previous.metadata?.['deletionTimestamp'] && !!current.metadata?.['deletionTimestamp'])
   );
+}
+
+/** What dependents check: the Ready condition, the observed generation and the applied revision. */
+function readinessChanged(previous: Kustomization, current: Kustomization): boolean {
+  const ready = (k: Kustomization) => {
+    const c = k.status?.conditions?.find((x) => x.type === 'Ready');
+    return `${c?.status}/${c?.reason}/${k.status?.observedGeneration}/${k.status?.lastAppliedRevision}`;
+  };
+  return ready(previous) !== ready(current);
 }
 
 const sourceKey = (ks: Kustomization): string =>
@@ -123,6 +133,11 @@ export class Manager {
       added: enqueue(kustomization),
       updated: (previous, current) => {
         if (needsReconcile(previous, current)) enqueue(kustomization)(current);
+        // Event-driven dependsOn: dependents look again the moment a dependency settles, not 30s later.
+        if (readinessChanged(previous, current)) {
+          for (const dependent of dependentsOf(current, this.context.kustomizations.list()))
+            enqueue(kustomization)(dependent);
+        }
       },
     });
   }
@@ -135,8 +150,9 @@ export class Manager {
     const revision = source.status?.artifact?.revision;
     if (!revision) return;
     const key = `GitRepository/${source.metadata.namespace}/${source.metadata.name}`;
-    for (const ks of this.context.kustomizations.list()) {
-      if (sourceKey(ks) !== key) continue;
+    const users = this.context.kustomizations.list().filter((ks) => sourceKey(ks) === key);
+    // Dependencies first, so a pipeline's stages are taken in order by the workers.
+    for (const ks of sortByDependencies(users)) {
       const settled =
         (isConditionTrue(ks.status, 'Ready') || isConditionTrue(ks.status, 'Reconciling')) &&
         ks.status?.lastAttemptedRevision === revision;

@@ -43,3 +43,59 @@ function sameSource(a: Kustomization, b: Kustomization): boolean {
     `${k.spec.sourceRef.kind}/${k.spec.sourceRef.namespace || k.metadata.namespace}/${k.spec.sourceRef.name}`;
   return ref(a) === ref(b);
 }
+
+type Lookup = (namespace: string, name: string) => Kustomization | undefined;
+
+const keyOf = (ks: Kustomization): string => `${ks.metadata.namespace}/${ks.metadata.name}`;
+
+function dependencyKeys(ks: Kustomization): string[] {
+  return (ks.spec.dependsOn ?? []).map((d) => `${d.namespace || ks.metadata.namespace}/${d.name}`);
+}
+
+/**
+ * The dependency cycle this Kustomization is part of, as the chain of "namespace/name" that leads back to it
+ * (e.g. [a, b, a]), or undefined. A Kustomization that merely depends on a cycle is not in one: it waits.
+ */
+export function findDependencyCycle(ks: Kustomization, lookup: Lookup): string[] | undefined {
+  const start = keyOf(ks);
+  const visited = new Set<string>();
+  const walk = (current: Kustomization, path: string[]): string[] | undefined => {
+    for (const next of dependencyKeys(current)) {
+      if (next === start) return [...path, next];
+      if (visited.has(next)) continue;
+      visited.add(next);
+      const slash = next.indexOf('/');
+      const dep = lookup(next.slice(0, slash), next.slice(slash + 1));
+      const found = dep && walk(dep, [...path, next]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk(ks, [start]);
+}
+
+/** Orders Kustomizations so each comes after those it depends on (cycles are left in input order). */
+export function sortByDependencies(list: Kustomization[]): Kustomization[] {
+  const byKey = new Map(list.map((ks) => [keyOf(ks), ks]));
+  const sorted: Kustomization[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (ks: Kustomization) => {
+    const key = keyOf(ks);
+    if (state.has(key)) return;
+    state.set(key, 'visiting');
+    for (const dep of dependencyKeys(ks)) {
+      const d = byKey.get(dep);
+      if (d && !state.has(dep)) visit(d);
+    }
+    state.set(key, 'done');
+    sorted.push(ks);
+  };
+  list.forEach(visit);
+  return sorted;
+}
+
+/** The Kustomizations that list `ks` in their dependsOn. */
+export function dependentsOf(ks: Kustomization, all: Kustomization[]): Kustomization[] {
+  const key = keyOf(ks);
+  return all.filter((other) => dependencyKeys(other).includes(key));
+}

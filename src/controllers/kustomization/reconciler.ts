@@ -18,14 +18,20 @@ import {
   type Result,
 } from '../../runtime/controller.ts';
 import type { EventRecorder, EventType } from '../../runtime/events.ts';
-import { deleteCondition, getCondition, markReconciling, setCondition } from '../../runtime/conditions.ts';
+import {
+  deleteCondition,
+  getCondition,
+  markReconciling,
+  markStalled,
+  setCondition,
+} from '../../runtime/conditions.ts';
 import type { ArtifactStore } from '../../source/artifact.ts';
 import { entryForRef, parseObjectId, staleEntries } from '../../inventory/inventory.ts';
 import { ApplyError, PruneError, ResourceManager, type ChangeSetEntry } from '../../ssa/manager.ts';
 import type { ObjectRef } from '../../kube/objects.ts';
 import { addFinalizer, finalizeStatus, hasFinalizer, patchStatus, removeFinalizer } from '../status.ts';
 import type { ControllerContext } from '../manager.ts';
-import { dependencyNotReady } from './dependencies.ts';
+import { dependencyNotReady, findDependencyCycle } from './dependencies.ts';
 import { upsertHistory } from './history.ts';
 import { PhaseError, buildManifests, fetchArtifact, ownerLabels, prepareObjects } from './manifests.ts';
 
@@ -126,6 +132,15 @@ export function kustomizationReconciler(
       return { requeueAfterMs: requeueDependencyMs };
     }
     if (ks.spec.dependsOn?.length) {
+      const cycle = findDependencyCycle(ks, (namespace, name) => ctx.kustomizations.get(namespace, name));
+      if (cycle) {
+        // Waiting would never end: say so, as a configuration error, naming every hop.
+        const message = `circular dependency detected: ${cycle.join(' -> ')}`;
+        markStalled(pass.status, ks.metadata.generation, 'DependencyCycle', message);
+        setReady(pass, 'False', 'DependencyCycle', message);
+        await event(pass, 'Warning', message);
+        return {};
+      }
       const notReady = await dependencyNotReady(ctx.objects, ks, artifact.revision);
       if (notReady) {
         setReady(pass, 'False', 'DependencyNotReady', notReady);
