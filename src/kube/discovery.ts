@@ -72,6 +72,28 @@ export class RestMapper {
     return this.mapping(object.apiVersion ?? '', object.kind ?? '');
   }
 
+  /**
+   * Waits until discovery serves the kind: the API server publishes a CRD's kinds a moment after the CRD
+   * reports Established.
+   */
+  async waitForKind(apiVersion: string, kind: string, signal: AbortSignal): Promise<void> {
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      await this.refresh();
+      if (this.mappings.has(`${apiVersion}/${kind}`)) return;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, delay);
+        signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          },
+          { once: true },
+        );
+      });
+    }
+  }
+
   /** Reloads discovery; concurrent callers share one request. */
   refresh(): Promise<void> {
     this.loading ??= this.load().finally(() => {

@@ -81,7 +81,6 @@ export class ResourceManager {
       for (const plan of plans) changeSet.push(await this.execute(plan, options, changeSet));
       if (stage.waitForReady) {
         await this.waitForDefinitions(plans, options, changeSet);
-        await this.objects.mapper.refresh(); // new CRDs are needed to map the next stages' kinds
       }
     }
     return changeSet;
@@ -204,6 +203,9 @@ export class ResourceManager {
     const pending = plans.filter((p) => p.action !== 'skipped').map((p) => refOf(p.object));
     try {
       await Promise.all(pending.map((ref) => this.objects.waitFor(ref, definitionReady, signal)));
+      for (const { apiVersion, kind } of plans.flatMap((p) => definedKinds(p.object))) {
+        await this.objects.mapper.waitForKind(apiVersion, kind, signal);
+      }
     } catch (error) {
       if (options.signal.aborted || !signal.aborted) throw error;
       const subjects = pending.map(describeRef).join(', ');
@@ -233,6 +235,19 @@ function definitionReady(object: KubeObject | undefined): boolean {
   }
   if (object.kind === 'Namespace') return status?.phase === 'Active';
   return true;
+}
+
+/** The apiVersions and kind a CRD serves, which later stages may use. */
+function definedKinds(object: KubeObject): { apiVersion: string; kind: string }[] {
+  if (object.kind !== 'CustomResourceDefinition') return [];
+  const spec = object['spec'] as {
+    group: string;
+    names: { kind: string };
+    versions: { name: string; served: boolean }[];
+  };
+  return spec.versions
+    .filter((v) => v.served)
+    .map((v) => ({ apiVersion: `${spec.group}/${v.name}`, kind: spec.names.kind }));
 }
 
 /** Flux's drift test: labels, annotations, or anything outside metadata and status differ. */
