@@ -9,7 +9,7 @@ export interface ObjectHealth {
   id: string;
   /** The last status read, or undefined while no poll has observed the object. */
   result?: StatusResult;
-  /** A Job whose desired spec sets ttlSecondsAfterFinished: NotFound means the TTL controller removed it after it finished. */
+  /** A Job whose desired spec sets ttlSecondsAfterFinished: NotFound means it finished and the TTL removed it. */
   jobWithTTL?: boolean;
 }
 

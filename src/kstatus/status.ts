@@ -45,19 +45,24 @@ const failed = (message: string): StatusResult => ({ status: 'Failed', message }
 const SCHEDULE_WINDOW_MS = 15_000;
 const MAX_INT32 = 2 ** 31 - 1;
 
+/**
+ * The status of a live object, or NotFound for undefined (the GET found nothing). The rules are chosen by
+ * apiVersion and kind, so the object must carry them: a GET or watch event does, a list item does not.
+ */
 export function computeStatus(
   object: KubeObject | undefined,
   options: ComputeStatusOptions = {},
 ): StatusResult {
   if (object === undefined) return { status: 'NotFound', message: 'Resource not found' };
+  const now = options.now ?? new Date();
   try {
     if (groupKind(object) === 'batch/Job') return jobStatus(object);
     for (const reader of options.readers ?? []) {
       const result = reader(object);
       if (result) return result;
     }
-    const result = kstatus(object, options.now ?? new Date());
-    return options.pods && readsPods(object) ? withFailedPods(result, options.pods, options.now) : result;
+    const result = kstatus(object, now);
+    return options.pods && readsPods(object) ? withFailedPods(result, options.pods, now) : result;
   } catch (error) {
     // kstatus reports an object it cannot interpret as Unknown, with the error, instead of failing the wait.
     const reason = error instanceof Error ? error.message : String(error);
@@ -83,8 +88,9 @@ function jobStatus(job: KubeObject): StatusResult {
     if (c.type === 'Complete' && c.status === 'True') {
       return current(`Job Completed. succeeded: ${succeeded}/${completions}`);
     }
-    if (c.type === 'Failed' && c.status === 'True')
+    if (c.type === 'Failed' && c.status === 'True') {
       return failed(`Job Failed. failed: ${failedPods}/${completions}`);
+    }
   }
   if (stringField(job, 'status.startTime', '') === '') {
     return inProgress(`Job not started. active: 0/${parallelism}`);
@@ -289,11 +295,7 @@ const kindRules: Record<string, KindRule> = {
   'apiextensions.k8s.io/CustomResourceDefinition': crdStatus,
 };
 
-function withFailedPods(
-  result: StatusResult,
-  pods: readonly KubeObject[],
-  now: Date | undefined,
-): StatusResult {
+function withFailedPods(result: StatusResult, pods: readonly KubeObject[], now: Date): StatusResult {
   if (result.status !== 'InProgress') return result;
   // Pods being deleted (a rolling update) or waiting for a node (an autoscaler may add one) are not failures.
   const failedPods = pods.filter(
