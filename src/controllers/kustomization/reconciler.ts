@@ -33,6 +33,9 @@ import { addFinalizer, finalizeStatus, hasFinalizer, patchStatus, removeFinalize
 import type { ControllerContext } from '../manager.ts';
 import { dependencyNotReady, findDependencyCycle } from './dependencies.ts';
 import { upsertHistory } from './history.ts';
+import { healthTargets } from './health.ts';
+import { waitForHealth } from '../../ssa/wait.ts';
+import { healthCheckFailedMessage, healthCheckPassedMessage } from '../../kstatus/aggregate.ts';
 import { PhaseError, buildManifests, fetchArtifact, ownerLabels, prepareObjects } from './manifests.ts';
 
 export const FIELD_MANAGER = 'kustomize-controller';
@@ -185,7 +188,8 @@ export function kustomizationReconciler(
       const previous = status.inventory?.entries ?? [];
       status.inventory = { entries: changeSet.map((c) => entryForRef(c.ref)) };
       await prune(pass, previous, built.digest, revision);
-      checkHealth(pass);
+      const changed = changeSet.some((c) => c.action !== 'unchanged' && c.action !== 'skipped');
+      await checkHealth(pass, changeSet, objects, revision, changed, built.digest);
 
       status.lastAppliedRevision = revision;
       setReady(pass, 'True', 'ReconciliationSucceeded', `Applied revision: ${revision}`);
@@ -263,9 +267,59 @@ export function kustomizationReconciler(
     }
   }
 
-  /** Health checks arrive with ordered pipelines; until then a Kustomization is ready once applied. */
-  function checkHealth(pass: Pass): void {
-    deleteCondition(pass.status, 'Healthy');
+  /**
+   * With `wait`, every applied object (skipped ones aside) must become healthy; otherwise the listed
+   * `healthChecks`. Until then the revision is not recorded as applied, so dependents keep waiting.
+   */
+  async function checkHealth(
+    pass: Pass,
+    changeSet: ChangeSetEntry[],
+    desired: KubeObject[],
+    revision: string,
+    changed: boolean,
+    digest: string,
+  ): Promise<void> {
+    const { ks, status } = pass;
+    const targets = healthTargets(ks, changeSet, desired);
+    if (targets.length === 0) {
+      deleteCondition(status, 'Healthy');
+      return;
+    }
+    const timeoutMs = timeoutOf(ks.spec);
+    const message = `Running health checks for revision ${revision} with a timeout of ${formatDuration(timeoutMs)}`;
+    const wasHealthy = getCondition(status, 'Healthy')?.status === 'True';
+    setCondition(status, ks.metadata.generation, {
+      type: 'Healthy',
+      status: 'Unknown',
+      reason: 'Progressing',
+      message,
+    });
+    await progress(pass, message);
+    const outcome = await waitForHealth(ctx.objects, targets, { timeoutMs, signal: pass.request.signal });
+    if (!outcome.healthy) {
+      setCondition(status, ks.metadata.generation, {
+        type: 'Healthy',
+        status: 'False',
+        reason: 'HealthCheckFailed',
+        message: outcome.message,
+      });
+      status.history = upsertHistory(status.history, {
+        digest,
+        status: 'HealthCheckFailed',
+        revision,
+        durationMs: outcome.elapsedMs,
+      });
+      throw new PhaseError('HealthCheckFailed', healthCheckFailedMessage(outcome.elapsedMs, outcome.message));
+    }
+    const passed = healthCheckPassedMessage(outcome.elapsedMs);
+    setCondition(status, ks.metadata.generation, {
+      type: 'Healthy',
+      status: 'True',
+      reason: 'Succeeded',
+      message: passed,
+    });
+    const newRevision = ks.status?.lastAppliedRevision !== revision;
+    if (!wasHealthy || (newRevision && changed)) await event(pass, 'Normal', passed);
   }
 
   async function finalize(pass: Pass): Promise<Result> {

@@ -1,0 +1,43 @@
+// Which objects a Kustomization's health check covers: with `wait`, everything it applied except what was
+// skipped; otherwise the `healthChecks` list. The Kustomization itself is never waited on (it would wait
+// for itself).
+import type { Kustomization } from '../../api/kustomization.ts';
+import { KustomizationApi } from '../../api/kustomization.ts';
+import type { KubeObject } from '../../kube/client.ts';
+import type { ChangeSetEntry } from '../../ssa/manager.ts';
+import type { HealthTarget } from '../../ssa/wait.ts';
+
+export function healthTargets(
+  ks: Kustomization,
+  changeSet: ChangeSetEntry[],
+  desired: KubeObject[],
+): HealthTarget[] {
+  const refs = ks.spec.wait
+    ? changeSet.filter((c) => c.action !== 'skipped').map((c) => c.ref)
+    : (ks.spec.healthChecks ?? []).map((h) => ({
+        // An empty apiVersion means apps/v1, as in Flux.
+        apiVersion: h.apiVersion || 'apps/v1',
+        kind: h.kind,
+        namespace: h.namespace,
+        name: h.name,
+      }));
+  const ttlJobs = new Set(
+    desired
+      .filter(
+        (o) =>
+          o.kind === 'Job' &&
+          (o['spec'] as { ttlSecondsAfterFinished?: number })?.ttlSecondsAfterFinished !== undefined,
+      )
+      .map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`),
+  );
+  return refs
+    .filter(
+      (r) =>
+        !(
+          r.kind === KustomizationApi.kind &&
+          r.namespace === ks.metadata.namespace &&
+          r.name === ks.metadata.name
+        ),
+    )
+    .map((ref) => ({ ref, jobWithTTL: ref.kind === 'Job' && ttlJobs.has(`${ref.namespace}/${ref.name}`) }));
+}
