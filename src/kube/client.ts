@@ -150,8 +150,9 @@ export class KubeClient {
     }
   }
 
+  /** Closes the connections, ending any watch still open (a graceful close would wait for it forever). */
   async close(): Promise<void> {
-    await this.dispatcher?.close();
+    await this.dispatcher?.destroy();
   }
 
   private async send(

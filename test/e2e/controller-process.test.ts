@@ -91,9 +91,12 @@ describe('sluice controller (a separate process)', () => {
     );
     assert.ok(await objects.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace, name: 'from-process' }));
 
-    // Delete while the controller runs, so its finalizer is handled and the namespace can go.
-    await objects.delete(ks);
-    await objects.waitUntilGone(ks, AbortSignal.timeout(30_000));
+    // Delete while the controller runs, so the finalizers are handled and the namespace can go.
+    const repo = { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace, name: 'app' };
+    for (const ref of [ks, repo]) {
+      await objects.delete(ref);
+      await objects.waitUntilGone(ref, AbortSignal.timeout(30_000));
+    }
     assert.equal(
       await objects.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace, name: 'from-process' }),
       undefined,
