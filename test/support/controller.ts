@@ -13,6 +13,8 @@ import { createTestNamespace, deleteTestNamespace, testClient, waitForObject, co
 import { GitServer } from './git-server.ts';
 
 export interface ControllerEnv {
+  /** Set when the environment could not be made safely; tests then skip with this reason. */
+  skipReason?: string;
   client: KubeClient;
   objects: ObjectClient;
   namespace: string;
@@ -22,14 +24,36 @@ export interface ControllerEnv {
 
 let crdsInstalled: Promise<void> | undefined;
 
-export function useControllerEnv(prefix: string): ControllerEnv {
+/**
+ * `prefix` names a fresh namespace; `{ namespace }` asks for that exact one (seed manifests name theirs), which
+ * must not exist yet: the controllers would otherwise reconcile someone else's objects in it.
+ */
+export function useControllerEnv(prefix: string, options: { namespace?: string } = {}): ControllerEnv {
   const env = {} as ControllerEnv;
   before(async () => {
     env.client = await testClient();
     env.objects = new ObjectClient(env.client);
+    if (options.namespace) {
+      const ref = { apiVersion: 'v1', kind: 'Namespace', name: options.namespace };
+      const existing = await env.objects.get(ref);
+      if (existing && existing.metadata?.labels?.['sluice.dev/e2e'] !== 'true') {
+        env.skipReason = `namespace ${options.namespace} already exists on this cluster and is not a test namespace`;
+        return;
+      }
+      if (existing) {
+        // Left by an earlier run (perhaps still terminating): let it go first.
+        await env.objects.delete(ref);
+        await env.objects.waitUntilGone(ref, AbortSignal.timeout(60_000));
+      }
+      await env.client.create('/api/v1/namespaces', {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: options.namespace, labels: { 'sluice.dev/e2e': 'true' } },
+      });
+    }
     crdsInstalled ??= installCrds(env.client, { timeoutMs: 60_000, log: () => undefined });
     await crdsInstalled;
-    env.namespace = await createTestNamespace(env.client, prefix);
+    env.namespace = options.namespace ?? (await createTestNamespace(env.client, prefix));
     env.git = await GitServer.start();
     env.controllers = await runControllers({
       client: env.client,
@@ -40,7 +64,7 @@ export function useControllerEnv(prefix: string): ControllerEnv {
     });
   });
   after(async () => {
-    if (!env.client) return;
+    if (!env.client || env.skipReason) return;
     const signal = AbortSignal.timeout(30_000);
     for (const api of [KustomizationApi, GitRepositoryApi]) {
       const path = `/apis/${api.group}/${api.version}/namespaces/${env.namespace}/${api.plural}`;
