@@ -162,7 +162,7 @@ export function healthCheckReader(checks: readonly CustomHealthCheck[]): StatusR
 export function readyExprEvaluator(
   source: string,
   field = 'readyExpr',
-): (self: KubeObject, dep: KubeObject) => boolean {
+): (self: object, dep: object) => boolean {
   const expression = compileExpression(source, ['self', 'dep'], field);
   return (self, dep) => expression.evaluateBoolean({ self, dep });
 }

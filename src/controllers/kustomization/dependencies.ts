@@ -5,13 +5,20 @@ import { KustomizationApi } from '../../api/kustomization.ts';
 import type { ObjectClient } from '../../kube/objects.ts';
 import { getCondition } from '../../runtime/conditions.ts';
 
-/** Why the dependencies are not ready yet, or undefined when they all are. */
+/** A compiled `readyExpr`: is `dep` ready for `self`? */
+export type ReadyCheck = (self: object, dep: object) => boolean;
+
+/**
+ * Why the dependencies are not ready yet, or undefined when they all are. A dependency with a readyExpr
+ * is judged by that expression alone, as in Flux.
+ */
 export async function dependencyNotReady(
   objects: ObjectClient,
   ks: Kustomization,
   revision: string,
+  readyChecks: (ReadyCheck | undefined)[] = [],
 ): Promise<string | undefined> {
-  for (const dep of ks.spec.dependsOn ?? []) {
+  for (const [index, dep] of (ks.spec.dependsOn ?? []).entries()) {
     const namespace = dep.namespace || ks.metadata.namespace;
     const id = `${namespace}/${dep.name}`;
     let live: Kustomization | undefined;
@@ -26,6 +33,11 @@ export async function dependencyNotReady(
       return `dependency '${id}' not found: ${error instanceof Error ? error.message : String(error)}`;
     }
     if (!live) return `dependency '${id}' not found: ${KustomizationApi.kind} "${dep.name}" not found`;
+    const readyCheck = readyChecks[index];
+    if (readyCheck) {
+      if (!readyCheck(ks, live)) return `dependency '${id}' is not ready according to readyExpr eval`;
+      continue;
+    }
     const status = live.status;
     if (!status?.conditions?.length || live.metadata.generation !== status.observedGeneration) {
       return `dependency '${id}' is not ready`;

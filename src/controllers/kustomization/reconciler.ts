@@ -31,7 +31,9 @@ import { ApplyError, PruneError, ResourceManager, type ChangeSetEntry } from '..
 import type { ObjectRef } from '../../kube/objects.ts';
 import { addFinalizer, finalizeStatus, hasFinalizer, patchStatus, removeFinalizer } from '../status.ts';
 import type { ControllerContext } from '../manager.ts';
-import { dependencyNotReady, findDependencyCycle } from './dependencies.ts';
+import { dependencyNotReady, findDependencyCycle, type ReadyCheck } from './dependencies.ts';
+import { CelExpressionError, healthCheckReader, readyExprEvaluator } from '../../cel/expressions.ts';
+import type { StatusReader } from '../../kstatus/status.ts';
 import { upsertHistory } from './history.ts';
 import { healthTargets } from './health.ts';
 import { waitForHealth } from '../../ssa/wait.ts';
@@ -58,6 +60,10 @@ interface Pass {
   status: Status;
   request: ReconcileRequest;
   started: number;
+  /** Compiled healthCheckExprs, tried before the built-in health rules. */
+  readers: StatusReader[];
+  /** Compiled dependsOn[].readyExpr, by dependency index. */
+  readyChecks: (ReadyCheck | undefined)[];
 }
 
 export function kustomizationReconciler(
@@ -76,6 +82,8 @@ export function kustomizationReconciler(
       status: structuredClone(ks.status ?? {}) as Status,
       request,
       started: Date.now(),
+      readers: [],
+      readyChecks: [],
     };
     if (ks.metadata['deletionTimestamp']) return finalize(pass);
     if (!hasFinalizer(ks)) {
@@ -89,6 +97,7 @@ export function kustomizationReconciler(
     }
     let result: Result;
     try {
+      compileExpressions(pass);
       result = await reconcileSource(pass);
     } catch (error) {
       result = await fail(pass, error);
@@ -144,7 +153,7 @@ export function kustomizationReconciler(
         await event(pass, 'Warning', message);
         return {};
       }
-      const notReady = await dependencyNotReady(ctx.objects, ks, artifact.revision);
+      const notReady = await dependencyNotReady(ctx.objects, ks, artifact.revision, pass.readyChecks);
       if (notReady) {
         setReady(pass, 'False', 'DependencyNotReady', notReady);
         await event(
@@ -295,7 +304,11 @@ export function kustomizationReconciler(
       message,
     });
     await progress(pass, message);
-    const outcome = await waitForHealth(ctx.objects, targets, { timeoutMs, signal: pass.request.signal });
+    const outcome = await waitForHealth(ctx.objects, targets, {
+      timeoutMs,
+      readers: pass.readers,
+      signal: pass.request.signal,
+    });
     if (!outcome.healthy) {
       setCondition(status, ks.metadata.generation, {
         type: 'Healthy',
@@ -363,6 +376,14 @@ export function kustomizationReconciler(
   /** A failed phase: Ready=False with its reason, a Warning event, and a retry after retryInterval. */
   async function fail(pass: Pass, error: unknown): Promise<Result> {
     if (pass.request.signal.aborted) throw error;
+    if (error instanceof CelExpressionError) {
+      // A configuration error: retrying cannot fix it, a spec change will bring the object back.
+      const message = `Reconciliation failed terminally due to configuration error: ${error.message}`;
+      markStalled(pass.status, pass.ks.metadata.generation, 'InvalidCELExpression', message);
+      setReady(pass, 'False', 'InvalidCELExpression', message);
+      await event(pass, 'Warning', message);
+      return {};
+    }
     const reason = error instanceof PhaseError ? error.reason : 'ReconciliationFailed';
     const message = error instanceof Error ? error.message : String(error);
     setReady(pass, 'False', reason, message);
@@ -373,6 +394,15 @@ export function kustomizationReconciler(
     );
     await event(pass, 'Warning', message);
     return { requeueAfterMs: retry };
+  }
+
+  /** Compiles healthCheckExprs and readyExprs up front: an invalid one stops the pass (CelExpressionError). */
+  function compileExpressions(pass: Pass): void {
+    const { spec } = pass.ks;
+    if (spec.healthCheckExprs?.length) pass.readers = [healthCheckReader(spec.healthCheckExprs)];
+    pass.readyChecks = (spec.dependsOn ?? []).map((dep, i) =>
+      dep.readyExpr ? readyExprEvaluator(dep.readyExpr, `dependsOn[${i}].readyExpr`) : undefined,
+    );
   }
 
   function getSource(ks: Kustomization): GitRepository | undefined {
