@@ -15,6 +15,7 @@ import {
 } from '../support/controller.ts';
 import { condition, repoRoot } from '../support/cluster.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
+import { recordTimeline, firstAt, type Timeline } from '../support/timeline.ts';
 
 const seed001 = path.join(repoRoot, 'test/fixtures/seed-001');
 const seed000 = path.join(repoRoot, 'test/fixtures/seed-000');
@@ -26,73 +27,6 @@ async function manifest(dir: string, file: string): Promise<KubeObject> {
 /** Applies a manifest as `kubectl apply -n <namespace>` would: unmodified, in the given namespace. */
 async function applyIn(env: ControllerEnv, object: KubeObject): Promise<void> {
   await create(env, { ...object, metadata: { ...object.metadata, namespace: env.namespace } });
-}
-
-interface Moment {
-  at: number;
-  kind: string;
-  name: string;
-  uid: string;
-  image: string;
-  complete: boolean;
-  failed: boolean;
-  available: boolean;
-  created: boolean;
-}
-
-interface Timeline {
-  moments: Moment[];
-  /** Why recording stopped early, if it did; reported by the test that reads the timeline. */
-  error?: unknown;
-  stop(): void;
-}
-
-/** Records every watch event of Jobs and Deployments in the namespace, in arrival order. */
-function recordTimeline(env: ControllerEnv): Timeline {
-  const moments: Moment[] = [];
-  const abort = new AbortController();
-  const timeline: Timeline = { moments, stop: () => abort.abort() };
-  for (const [kind, collection] of [
-    ['Job', `/apis/batch/v1/namespaces/${env.namespace}/jobs`],
-    ['Deployment', `/apis/apps/v1/namespaces/${env.namespace}/deployments`],
-  ] as const) {
-    void (async () => {
-      try {
-        for await (const e of env.client.watch(collection, { resourceVersion: '0' }, abort.signal)) {
-          if (e.type === 'BOOKMARK') continue;
-          const o = e.object;
-          const template = (o['spec'] as { template?: { spec?: { containers?: { image: string }[] } } })
-            .template;
-          moments.push({
-            at: performance.now(),
-            kind,
-            name: o.metadata?.name ?? '',
-            uid: o.metadata?.uid ?? '',
-            image: template?.spec?.containers?.[0]?.image ?? '',
-            complete: condition(o, 'Complete')?.status === 'True',
-            failed: condition(o, 'Failed')?.status === 'True',
-            available:
-              condition(o, 'Available')?.status === 'True' &&
-              (o['status'] as { updatedReplicas?: number }).updatedReplicas ===
-                (o['spec'] as { replicas?: number }).replicas,
-            created: e.type === 'ADDED',
-          });
-        }
-      } catch (error) {
-        // Ends when stopped, or when the environment's client closes at teardown.
-        if (!abort.signal.aborted) timeline.error ??= error;
-      }
-    })();
-  }
-  return timeline;
-}
-
-/** When the first moment matching `match` arrived; fails the test if none did. */
-function firstAt(timeline: Timeline, what: string, match: (m: Moment) => boolean): number {
-  assert.equal(timeline.error, undefined, 'the timeline stopped recording early');
-  const found = timeline.moments.find(match);
-  assert.ok(found, `no watch event for: ${what}`);
-  return found.at;
 }
 
 const lastApplied = (revision: string) => (o: KubeObject) =>
@@ -135,7 +69,7 @@ describe('seed 001: pre-deploy Job → app → post-deploy Job (v1)', () => {
   }
 
   before(() => {
-    timeline = recordTimeline(env);
+    timeline = recordTimeline(env.client, env.namespace);
   });
   after(() => timeline?.stop());
 
@@ -317,7 +251,7 @@ describe('seed 000: a pre Job, then the application (v1beta2, flux-system)', () 
     if (env.skipReason) return t.skip(env.skipReason);
     await env.git.createRepo('flux-system', seed000);
     await create(env, gitRepository(env, 'flux-system'));
-    const timeline = recordTimeline(env);
+    const timeline = recordTimeline(env.client, env.namespace);
     try {
       for (const file of ['flux/pre.yaml', 'flux/application.yaml'])
         await applyIn(env, await manifest(seed000, file));

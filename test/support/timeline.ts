@@ -1,0 +1,81 @@
+// A timeline of what happened in a namespace, from watch events recorded as they arrive: Jobs (created,
+// Complete, Failed), Deployments (image, Available) and GitRepositories (artifact revision). The e2e tests
+// prove ordering from it; the benchmark measures with it.
+import assert from 'node:assert/strict';
+import type { KubeClient, KubeObject } from '../../src/kube/client.ts';
+import { condition } from './cluster.ts';
+
+export interface Moment {
+  /** performance.now() when the event arrived. */
+  at: number;
+  kind: 'Job' | 'Deployment' | 'GitRepository';
+  name: string;
+  uid: string;
+  image: string;
+  complete: boolean;
+  failed: boolean;
+  available: boolean;
+  created: boolean;
+  revision: string;
+}
+
+export interface Timeline {
+  moments: Moment[];
+  /** Why recording stopped early, if it did; reported by whoever reads the timeline. */
+  error?: unknown;
+  stop(): void;
+}
+
+const collections = (namespace: string) =>
+  [
+    ['Job', `/apis/batch/v1/namespaces/${namespace}/jobs`],
+    ['Deployment', `/apis/apps/v1/namespaces/${namespace}/deployments`],
+    ['GitRepository', `/apis/source.toolkit.fluxcd.io/v1/namespaces/${namespace}/gitrepositories`],
+  ] as const;
+
+function momentOf(kind: Moment['kind'], o: KubeObject, created: boolean): Moment {
+  const spec = (o['spec'] ?? {}) as {
+    replicas?: number;
+    template?: { spec?: { containers?: { image: string }[] } };
+  };
+  const status = (o['status'] ?? {}) as { updatedReplicas?: number; artifact?: { revision?: string } };
+  return {
+    at: performance.now(),
+    kind,
+    name: o.metadata?.name ?? '',
+    uid: o.metadata?.uid ?? '',
+    image: spec.template?.spec?.containers?.[0]?.image ?? '',
+    complete: condition(o, 'Complete')?.status === 'True',
+    failed: condition(o, 'Failed')?.status === 'True',
+    available: condition(o, 'Available')?.status === 'True' && status.updatedReplicas === spec.replicas,
+    created,
+    revision: status.artifact?.revision ?? '',
+  };
+}
+
+/** Starts recording every watch event of those kinds in the namespace, in arrival order, until stop(). */
+export function recordTimeline(client: KubeClient, namespace: string): Timeline {
+  const abort = new AbortController();
+  const timeline: Timeline = { moments: [], stop: () => abort.abort() };
+  for (const [kind, collection] of collections(namespace)) {
+    void (async () => {
+      try {
+        for await (const e of client.watch(collection, { resourceVersion: '0' }, abort.signal)) {
+          if (e.type !== 'BOOKMARK') timeline.moments.push(momentOf(kind, e.object, e.type === 'ADDED'));
+        }
+      } catch (error) {
+        // Ends when stopped, or when the client closes at teardown.
+        if (!abort.signal.aborted) timeline.error ??= error;
+      }
+    })();
+  }
+  return timeline;
+}
+
+/** When the first moment matching `match` arrived; fails if none did. */
+export function firstAt(timeline: Timeline, what: string, match: (m: Moment) => boolean): number {
+  assert.equal(timeline.error, undefined, 'the timeline stopped recording early');
+  const found = timeline.moments.find(match);
+  assert.ok(found, `no watch event for: ${what}`);
+  return found.at;
+}
