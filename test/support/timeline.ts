@@ -3,6 +3,7 @@
 // prove ordering from it; the benchmark measures with it.
 import assert from 'node:assert/strict';
 import type { KubeClient, KubeObject } from '../../src/kube/client.ts';
+import { KubeApiError } from '../../src/kube/errors.ts';
 import { condition } from './cluster.ts';
 
 export interface Moment {
@@ -53,19 +54,32 @@ function momentOf(kind: Moment['kind'], o: KubeObject, created: boolean): Moment
   };
 }
 
-/** Starts recording every watch event of those kinds in the namespace, in arrival order, until stop(). */
+/**
+ * Starts recording every watch event of those kinds in the namespace, in arrival order, until stop(). A watch
+ * the server ends, or refuses for a moment (429 while its cache initialises, 410 Gone), is started again.
+ */
 export function recordTimeline(client: KubeClient, namespace: string): Timeline {
   const abort = new AbortController();
   const timeline: Timeline = { moments: [], stop: () => abort.abort() };
   for (const [kind, collection] of collections(namespace)) {
     void (async () => {
-      try {
-        for await (const e of client.watch(collection, { resourceVersion: '0' }, abort.signal)) {
-          if (e.type !== 'BOOKMARK') timeline.moments.push(momentOf(kind, e.object, e.type === 'ADDED'));
+      let resourceVersion = '0';
+      while (!abort.signal.aborted) {
+        try {
+          for await (const e of client.watch(collection, { resourceVersion }, abort.signal)) {
+            resourceVersion = e.object.metadata?.resourceVersion ?? resourceVersion;
+            if (e.type !== 'BOOKMARK') timeline.moments.push(momentOf(kind, e.object, e.type === 'ADDED'));
+          }
+        } catch (error) {
+          if (abort.signal.aborted) return;
+          const code = error instanceof KubeApiError ? error.code : 0;
+          if (code !== 429 && code !== 410) {
+            timeline.error ??= error; // the client closed at teardown, or a real failure
+            return;
+          }
+          if (code === 410) resourceVersion = '0';
+          await new Promise((resolve) => setTimeout(resolve, 200));
         }
-      } catch (error) {
-        // Ends when stopped, or when the client closes at teardown.
-        if (!abort.signal.aborted) timeline.error ??= error;
       }
     })();
   }

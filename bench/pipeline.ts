@@ -1,0 +1,346 @@
+// Benchmark: the controller's overhead on seed 001's pipeline (pre-deploy Job → app → post-deploy Job), for
+// sluice and for Flux side by side, each with default flags on its own local cluster.
+//
+// Overhead of one release = time from the new revision being fetched (the GitRepository's artifact changes)
+// to the post-deploy Job being Complete, minus what the workloads themselves take: the migration Job's run,
+// the Deployment's rollout and the post-deploy Job's run, all measured from watch events.
+//
+//   node bench/pipeline.ts [--runs 3] [--only sluice|flux]
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import YAML from 'yaml';
+import { KubeClient, ContentType, type KubeObject } from '../src/kube/client.ts';
+import { ObjectClient } from '../src/kube/objects.ts';
+import { installCrds } from '../src/cli/install.ts';
+import { GitServer } from '../test/support/git-server.ts';
+import { repoRoot, waitForObject, condition } from '../test/support/cluster.ts';
+import { recordTimeline, firstAt, type Timeline } from '../test/support/timeline.ts';
+
+const run = promisify(execFile);
+const seed = path.join(repoRoot, 'test/fixtures/seed-001');
+const cache = process.env.SLUICE_CACHE_DIR ?? path.join(process.env.HOME ?? '', '.cache/sluice');
+const fluxBin = path.join(cache, 'bin/flux-kc-v1.9.4-sc-v1.9.4');
+const kubectl = path.join(cache, 'bin/kubernetes-v1.36.3/kubectl');
+const namespace = 'bench-pipeline';
+
+interface Release {
+  totalMs: number;
+  migrationMs: number;
+  rolloutMs: number;
+  postDeployMs: number;
+  overheadMs: number;
+}
+
+interface Engine {
+  name: string;
+  clusterDir: string;
+  ports: Record<string, string>;
+  install(client: KubeClient, kubeconfig: string): Promise<void>;
+  start(kubeconfig: string): Promise<ChildProcess[]>;
+}
+
+const sluice: Engine = {
+  name: 'sluice',
+  clusterDir: path.join(repoRoot, '.cluster-bench-sluice'),
+  ports: { etcd: '13379', etcdPeer: '13380', apiserver: '17443', kcm: '21257', scheduler: '21259' },
+  install: (client) => installCrds(client, { timeoutMs: 60_000, log: () => undefined }),
+  async start(kubeconfig) {
+    return [
+      spawnLogged('sluice', process.execPath, [
+        path.join(repoRoot, 'src/cli/main.ts'),
+        'controller',
+        '--kubeconfig',
+        kubeconfig,
+      ]),
+    ];
+  },
+};
+
+const flux: Engine = {
+  name: 'flux',
+  clusterDir: path.join(repoRoot, '.cluster-bench-flux'),
+  ports: { etcd: '14379', etcdPeer: '14380', apiserver: '18443', kcm: '22257', scheduler: '22259' },
+  async install(_client, kubeconfig) {
+    const crds = (await readdir(path.join(fluxBin, 'crds')))
+      .map((f) => ['-f', path.join(fluxBin, 'crds', f)])
+      .flat();
+    await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', ...crds]);
+    await run(kubectl, [
+      '--kubeconfig',
+      kubeconfig,
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd',
+      '--all',
+    ]);
+  },
+  async start(kubeconfig) {
+    const storage = await mkdtemp(path.join(tmpdir(), 'flux-storage-'));
+    const env = { ...process.env, KUBECONFIG: kubeconfig, RUNTIME_NAMESPACE: 'default' };
+    const common = ['--enable-leader-election=false', '--watch-all-namespaces=true', '--log-level=info'];
+    return [
+      spawnLogged(
+        'source-controller',
+        path.join(fluxBin, 'source-controller'),
+        [
+          ...common,
+          `--storage-path=${storage}`,
+          '--storage-addr=127.0.0.1:19090',
+          '--storage-adv-addr=127.0.0.1:19090',
+          '--metrics-addr=127.0.0.1:19091',
+          '--health-addr=127.0.0.1:19092',
+        ],
+        env,
+      ),
+      spawnLogged(
+        'kustomize-controller',
+        path.join(fluxBin, 'kustomize-controller'),
+        [...common, '--metrics-addr=127.0.0.1:19093', '--health-addr=127.0.0.1:19094'],
+        env,
+      ),
+    ];
+  },
+};
+
+const logs: Record<string, string[]> = {};
+function spawnLogged(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): ChildProcess {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = (logs[name] = []);
+  const keep = (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean).slice(-200));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return child;
+}
+
+async function cluster(engine: Engine, command: 'up' | 'down'): Promise<void> {
+  const env = {
+    ...process.env,
+    SLUICE_CLUSTER_DIR: engine.clusterDir,
+    SLUICE_ETCD_PORT: engine.ports['etcd'],
+    SLUICE_ETCD_PEER_PORT: engine.ports['etcdPeer'],
+    SLUICE_APISERVER_PORT: engine.ports['apiserver'],
+    SLUICE_KCM_PORT: engine.ports['kcm'],
+    SLUICE_SCHEDULER_PORT: engine.ports['scheduler'],
+  };
+  await run('bash', [path.join(repoRoot, 'scripts/cluster', `${command}.sh`)], { env });
+}
+
+async function files(dir: string, prefix = ''): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(path.join(dir, prefix), { withFileTypes: true })) {
+    const rel = path.join(prefix, entry.name);
+    if (entry.isDirectory()) Object.assign(out, await files(dir, rel));
+    else out[rel] = await readFile(path.join(dir, rel), 'utf8');
+  }
+  return out;
+}
+
+const bump = (all: Record<string, string>, tag: string) =>
+  Object.fromEntries(
+    Object.entries(all)
+      .filter(([f]) => !f.startsWith('flux/'))
+      .map(([f, text]) => [f, text.replaceAll('ghcr.io/org/my-app:v1.0.0', `ghcr.io/org/my-app:${tag}`)]),
+  );
+
+async function scenario(engine: Engine, releases: number): Promise<Release[]> {
+  await cluster(engine, 'up');
+  const kubeconfig = path.join(engine.clusterDir, 'kubeconfig');
+  const client = await KubeClient.load({ kubeconfig });
+  const objects = new ObjectClient(client);
+  const git = await GitServer.start();
+  const processes: ChildProcess[] = [];
+  try {
+    await engine.install(client, kubeconfig);
+    processes.push(...(await engine.start(kubeconfig)));
+    const fixture = await files(seed);
+    await git.createRepo('my-app', fixture);
+    await client.create('/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespace },
+    });
+    const timeline = recordTimeline(client, namespace);
+    const apply = (o: KubeObject) =>
+      objects.apply({ ...o, metadata: { ...o.metadata, namespace } }, { fieldManager: 'bench' });
+    await apply({
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'GitRepository',
+      metadata: { name: 'my-app' },
+      spec: { url: git.url('my-app'), interval: '1m', ref: { branch: 'main' } },
+    });
+    for (const f of ['flux/pre-deploy.yaml', 'flux/deploy.yaml', 'flux/post-deploy.yaml']) {
+      await apply(YAML.parse(fixture[f] ?? '') as KubeObject);
+    }
+    process.stderr.write(`${engine.name}: first sync\n`);
+    await waitApplied(client, undefined);
+
+    const results: Release[] = [];
+    for (let i = 1; i <= releases; i++) {
+      const tag = `v1.0.${i}`;
+      const commit = await git.commit('my-app', bump(fixture, tag), `release ${tag}`);
+      const revision = `main@sha1:${commit}`;
+      await objects.patch(
+        { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace, name: 'my-app' },
+        { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': `${Date.now()}` } } },
+        ContentType.mergePatch,
+      );
+      await waitApplied(client, revision);
+      const release = measure(timeline, revision, tag);
+      results.push(release);
+      process.stderr.write(
+        `${engine.name}: release ${tag}: overhead ${seconds(release.overheadMs)} of ${seconds(release.totalMs)}\n`,
+      );
+    }
+    timeline.stop();
+    return results;
+  } catch (error) {
+    for (const [name, lines] of Object.entries(logs))
+      process.stderr.write(`--- ${name} (last lines)\n${lines.slice(-15).join('\n')}\n`);
+    throw error;
+  } finally {
+    for (const p of processes) p.kill('SIGTERM');
+    await git.stop();
+    await client.close();
+    await cluster(engine, 'down');
+  }
+}
+
+/** Waits until the post-deploy stage has applied `revision` (or, for the first sync, any revision). */
+async function waitApplied(client: KubeClient, revision: string | undefined): Promise<void> {
+  await waitForObject(
+    client,
+    `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${namespace}/kustomizations`,
+    'app-post-deploy',
+    (o) => {
+      const applied = (o['status'] as { lastAppliedRevision?: string } | undefined)?.lastAppliedRevision;
+      return condition(o, 'Ready')?.status === 'True' && (revision ? applied === revision : !!applied);
+    },
+    { description: `app-post-deploy at ${revision ?? 'its first revision'}`, timeoutMs: 10 * 60_000 },
+  );
+}
+
+function measure(timeline: Timeline, revision: string, tag: string): Release {
+  const image = `ghcr.io/org/my-app:${tag}`;
+  const m = timeline.moments;
+  const fetched = firstAt(
+    timeline,
+    'new revision fetched',
+    (x) => x.kind === 'GitRepository' && x.revision === revision,
+  );
+  const after = (x: { at: number }) => x.at >= fetched;
+  const jobRun = (name: string) => {
+    const created = m.find(
+      (x) => after(x) && x.kind === 'Job' && x.name === name && x.created && x.image === image,
+    );
+    if (!created) throw new Error(`no new ${name} Job for ${tag}`);
+    const done = firstAt(timeline, `${name} Complete`, (x) => x.uid === created.uid && x.complete);
+    return { start: created.at, end: done };
+  };
+  const migration = jobRun('db-migration');
+  const post = jobRun('cache-refresh');
+  const rolloutStart = firstAt(
+    timeline,
+    'Deployment updated',
+    (x) => after(x) && x.kind === 'Deployment' && x.image === image,
+  );
+  const rolloutEnd = firstAt(
+    timeline,
+    'Deployment Available',
+    (x) => after(x) && x.kind === 'Deployment' && x.image === image && x.available,
+  );
+  const totalMs = post.end - fetched;
+  const migrationMs = migration.end - migration.start;
+  const rolloutMs = rolloutEnd - rolloutStart;
+  const postDeployMs = post.end - post.start;
+  return {
+    totalMs,
+    migrationMs,
+    rolloutMs,
+    postDeployMs,
+    overheadMs: totalMs - migrationMs - rolloutMs - postDeployMs,
+  };
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+function table(results: Record<string, Release[]>): string {
+  const engines = Object.keys(results);
+  const header = ['', ...engines];
+  const rows: string[][] = [header];
+  const runs = Math.max(...engines.map((e) => results[e]?.length ?? 0));
+  for (let i = 0; i < runs; i++) {
+    rows.push([`release ${i + 1}: total`, ...engines.map((e) => fmt(results[e]?.[i]?.totalMs))]);
+    rows.push([`release ${i + 1}: jobs + rollout`, ...engines.map((e) => fmt(workload(results[e]?.[i])))]);
+    rows.push([
+      `release ${i + 1}: controller overhead`,
+      ...engines.map((e) => fmt(results[e]?.[i]?.overheadMs)),
+    ]);
+  }
+  rows.push([
+    'median controller overhead',
+    ...engines.map((e) => fmt(median((results[e] ?? []).map((r) => r.overheadMs)))),
+  ]);
+  const widths = header.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
+  return [
+    line(header),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.slice(1).map(line),
+  ].join('\n');
+}
+const workload = (r: Release | undefined) => (r ? r.migrationMs + r.rolloutMs + r.postDeployMs : undefined);
+const fmt = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? '-' : seconds(ms));
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { runs: { type: 'string', default: '3' }, only: { type: 'string' } },
+  });
+  const releases = Number(values.runs);
+  const engines = [sluice, flux].filter((e) => !values.only || e.name === values.only);
+  const results: Record<string, Release[]> = {};
+  const notes: string[] = [];
+  for (const engine of engines) {
+    if (engine === flux && !existsSync(path.join(fluxBin, 'kustomize-controller'))) {
+      notes.push(`flux: not built; run bash bench/flux/build.sh (about 15 minutes) to compare`);
+      continue;
+    }
+    results[engine.name] = await scenario(engine, releases);
+  }
+  const started = new Date().toISOString();
+  const report = [
+    `# Pipeline benchmark, ${started}`,
+    '',
+    `seed 001 (pre-deploy Job → app → post-deploy Job), ${releases} image bumps, default flags, each engine on its own local cluster (kube-apiserver v1.36.3, kwok).`,
+    'Flux: source-controller and kustomize-controller v1.9.4 built from the Go module proxy (fluxcd/pkg/artifact pinned to v0.18.1, the newest version the proxy serves).',
+    '',
+    table(results),
+    '',
+    ...notes,
+  ].join('\n');
+  process.stdout.write(`${report}\n`);
+  const dir = path.join(repoRoot, 'bench/results');
+  await mkdir(dir, { recursive: true });
+  const stamp = started.replace(/[:.]/g, '-');
+  await writeFile(path.join(dir, `pipeline-${stamp}.md`), `${report}\n`);
+  await writeFile(
+    path.join(dir, `pipeline-${stamp}.json`),
+    `${JSON.stringify({ started, releases, results }, null, 2)}\n`,
+  );
+}
+
+await main().catch((error: unknown) => {
+  process.stderr.write(`✗ ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
