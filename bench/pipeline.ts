@@ -56,6 +56,7 @@ const sluice: Engine = {
         'controller',
         '--kubeconfig',
         kubeconfig,
+        '--log-level=debug', // the per-phase timings are printed with each release
       ]),
     ];
   },
@@ -198,6 +199,17 @@ async function scenario(engine: Engine, releases: number): Promise<Release[]> {
       await waitApplied(client, revision);
       const release = measure(timeline, revision, tag);
       results.push(release);
+      for (const line of logs[engine.name] ?? []) {
+        const entry = JSON.parse(line.startsWith('{') ? line : '{}') as {
+          msg?: string;
+          revision?: string;
+          name?: string;
+          phasesMs?: object;
+        };
+        if (entry.msg === 'reconcile phases' && entry.revision === revision) {
+          process.stderr.write(`  ${entry.name}: ${JSON.stringify(entry.phasesMs)}\n`);
+        }
+      }
       process.stderr.write(
         `${engine.name}: release ${tag}: overhead ${seconds(release.overheadMs)} of ${seconds(release.totalMs)}\n`,
       );

@@ -178,11 +178,19 @@ export function kustomizationReconciler(
     setReady(pass, 'Unknown', 'Progressing', 'Reconciliation in progress');
     await progress(pass, `Fetching manifests for revision ${revision} with a timeout of ${timeout}`);
 
+    // Milliseconds per phase, logged at debug level: where a reconcile spends its time.
+    const phases: Record<string, number> = {};
+    let lapStart = Date.now();
+    const lap = (phase: string) => {
+      phases[phase] = Date.now() - lapStart;
+      lapStart = Date.now();
+    };
     const workDir = await mkdtemp(path.join(tmpdir(), 'kustomization-'));
     try {
       const dir = await fetchArtifact(options.store, artifact, workDir, ks.spec.path);
       status.lastAttemptedRevision = revision;
       await progress(pass, `Building manifests for revision ${revision} with a timeout of ${timeout}`);
+      lap('fetch');
 
       const built = await buildManifests(ctx.objects, ks, workDir, dir, {
         kustomizeBinary: options.kustomizeBinary,
@@ -191,14 +199,18 @@ export function kustomizationReconciler(
       });
       const objects = await prepareObjects(ctx.objects, ks, built.objects);
       await progress(pass, `Detecting drift for revision ${revision} with a timeout of ${timeout}`);
+      lap('build');
 
       const started = Date.now();
       const changeSet = await apply(pass, objects, built.digest, revision, signal);
+      lap('apply');
       const previous = status.inventory?.entries ?? [];
       status.inventory = { entries: changeSet.map((c) => entryForRef(c.ref)) };
       await prune(pass, previous, built.digest, revision);
+      lap('prune');
       const changed = changeSet.some((c) => c.action !== 'unchanged' && c.action !== 'skipped');
       await checkHealth(pass, changeSet, objects, revision, changed, built.digest);
+      lap('health');
 
       status.lastAppliedRevision = revision;
       setReady(pass, 'True', 'ReconciliationSucceeded', `Applied revision: ${revision}`);
@@ -210,6 +222,7 @@ export function kustomizationReconciler(
       });
     } finally {
       await rm(workDir, { recursive: true, force: true });
+      pass.request.log.debug({ revision, phasesMs: phases }, 'reconcile phases');
     }
   }
 
