@@ -129,6 +129,37 @@ describe('dependsOn and custom health', () => {
     assert.equal(condition(ready, 'Healthy')?.status, 'True');
   });
 
+  it('counts a Job with ttlSecondsAfterFinished that is deleted during the wait as done', async () => {
+    await env.git.createRepo('ttl', {
+      'job.yaml': `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: short-lived
+spec:
+  ttlSecondsAfterFinished: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: once
+        image: ghcr.io/org/my-app:v1.0.0
+`,
+    });
+    await create(env, gitRepository(env, 'ttl'));
+    await create(
+      env,
+      kustomization(env, 'ttl', {
+        wait: true,
+        timeout: '2m',
+        sourceRef: { kind: 'GitRepository', name: 'ttl' },
+      }),
+    );
+    const ready = await waitForReady(env, 'ttl', 'True', 'ReconciliationSucceeded');
+    assert.equal(condition(ready, 'Healthy')?.status, 'True');
+    const job = { apiVersion: 'batch/v1', kind: 'Job', namespace: env.namespace, name: 'short-lived' };
+    await env.objects.waitUntilGone(job, AbortSignal.timeout(30_000)); // the TTL controller removed it
+  });
+
   describe('a dependency in another namespace', () => {
     let other: string;
     before(async () => {
