@@ -6,7 +6,7 @@
 // the Deployment's rollout and the post-deploy Job's run, all measured from watch events.
 //
 //   node bench/pipeline.ts [--runs 3] [--only sluice|flux]
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -38,6 +38,11 @@ interface Release {
 
 interface Engine {
   name: string;
+  /**
+   * Flux rejects namespaced objects without a namespace ("namespace not specified"), and the seed's manifests
+   * name none: for Flux the Kustomizations get `targetNamespace`, as a Flux user would add. Timing is unchanged.
+   */
+  needsTargetNamespace: boolean;
   clusterDir: string;
   ports: Record<string, string>;
   install(client: KubeClient, kubeconfig: string): Promise<void>;
@@ -46,6 +51,7 @@ interface Engine {
 
 const sluice: Engine = {
   name: 'sluice',
+  needsTargetNamespace: false,
   clusterDir: path.join(repoRoot, '.cluster-bench-sluice'),
   ports: { etcd: '13379', etcdPeer: '13380', apiserver: '17443', kcm: '21257', scheduler: '21259' },
   install: (client) => installCrds(client, { timeoutMs: 60_000, log: () => undefined }),
@@ -64,6 +70,7 @@ const sluice: Engine = {
 
 const flux: Engine = {
   name: 'flux',
+  needsTargetNamespace: true,
   clusterDir: path.join(repoRoot, '.cluster-bench-flux'),
   ports: { etcd: '14379', etcdPeer: '14380', apiserver: '18443', kcm: '22257', scheduler: '22259' },
   async install(_client, kubeconfig) {
@@ -110,6 +117,22 @@ const flux: Engine = {
 };
 
 const logs: Record<string, string[]> = {};
+const running = new Set<ChildProcess>();
+const clustersUp = new Set<Engine>();
+
+// Interrupted: stop what this run started (controllers, clusters) before exiting.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const child of running) child.kill('SIGTERM');
+    for (const engine of clustersUp) {
+      execFileSync('bash', [path.join(repoRoot, 'scripts/cluster/down.sh')], {
+        env: clusterEnv(engine),
+        stdio: 'inherit',
+      });
+    }
+    process.exit(130);
+  });
+}
 function spawnLogged(
   name: string,
   command: string,
@@ -117,6 +140,8 @@ function spawnLogged(
   env: NodeJS.ProcessEnv = process.env,
 ): ChildProcess {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const lines: string[] = (logs[name] = []);
   const keep = (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean).slice(-200));
   child.stdout?.on('data', keep);
@@ -124,8 +149,8 @@ function spawnLogged(
   return child;
 }
 
-async function cluster(engine: Engine, command: 'up' | 'down'): Promise<void> {
-  const env = {
+function clusterEnv(engine: Engine): NodeJS.ProcessEnv {
+  return {
     ...process.env,
     SLUICE_CLUSTER_DIR: engine.clusterDir,
     SLUICE_ETCD_PORT: engine.ports['etcd'],
@@ -134,7 +159,12 @@ async function cluster(engine: Engine, command: 'up' | 'down'): Promise<void> {
     SLUICE_KCM_PORT: engine.ports['kcm'],
     SLUICE_SCHEDULER_PORT: engine.ports['scheduler'],
   };
-  await run('bash', [path.join(repoRoot, 'scripts/cluster', `${command}.sh`)], { env });
+}
+
+async function cluster(engine: Engine, command: 'up' | 'down'): Promise<void> {
+  if (command === 'up') clustersUp.add(engine);
+  await run('bash', [path.join(repoRoot, 'scripts/cluster', `${command}.sh`)], { env: clusterEnv(engine) });
+  if (command === 'down') clustersUp.delete(engine);
 }
 
 async function files(dir: string, prefix = ''): Promise<Record<string, string>> {
@@ -181,7 +211,9 @@ async function scenario(engine: Engine, releases: number): Promise<Release[]> {
       spec: { url: git.url('my-app'), interval: '1m', ref: { branch: 'main' } },
     });
     for (const f of ['flux/pre-deploy.yaml', 'flux/deploy.yaml', 'flux/post-deploy.yaml']) {
-      await apply(YAML.parse(fixture[f] ?? '') as KubeObject);
+      const ks = YAML.parse(fixture[f] ?? '') as KubeObject & { spec: Record<string, unknown> };
+      if (engine.needsTargetNamespace) ks.spec['targetNamespace'] = namespace;
+      await apply(ks);
     }
     process.stderr.write(`${engine.name}: first sync\n`);
     await waitApplied(client, undefined);
@@ -335,7 +367,7 @@ async function main(): Promise<void> {
     `# Pipeline benchmark, ${started}`,
     '',
     `seed 001 (pre-deploy Job → app → post-deploy Job), ${releases} image bumps, default flags, each engine on its own local cluster (kube-apiserver v1.36.3, kwok).`,
-    'Flux: source-controller and kustomize-controller v1.9.4 built from the Go module proxy (fluxcd/pkg/artifact pinned to v0.18.1, the newest version the proxy serves).',
+    'Flux: source-controller and kustomize-controller v1.9.4 built from the Go module proxy (fluxcd/pkg/artifact pinned to v0.18.1, the newest version the proxy serves); its Kustomizations get targetNamespace, since Flux rejects namespace-less objects (the seed manifests name none).',
     '',
     table(results),
     '',

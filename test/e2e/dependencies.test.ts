@@ -77,6 +77,15 @@ describe('dependsOn and custom health', () => {
       condition(waiting, 'Ready')?.message,
       `dependency '${env.namespace}/gate' is not ready according to readyExpr eval`,
     );
+    const notReady = await waitForEvent(
+      env,
+      'Kustomization',
+      'behind-gate',
+      (e) => e.reason === 'DependencyNotReady',
+      'the wait',
+    );
+    assert.equal(notReady.type, 'Normal');
+    assert.equal(notReady.message, 'Dependencies do not meet ready condition, retrying in 1s');
     await env.objects.patch(
       {
         apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
