@@ -8,6 +8,7 @@ import {
   create,
   waitForReady,
   waitForEvent,
+  requestReconcile,
 } from '../support/controller.ts';
 import { condition, createTestNamespace, deleteTestNamespace } from '../support/cluster.ts';
 import { ContentType } from '../../src/kube/client.ts';
@@ -129,11 +130,7 @@ describe('dependsOn and custom health', () => {
       { 'cm.yaml': cm('probe', 'data:\n  state: ok\n') },
       'fixed',
     );
-    await env.objects.patch(
-      { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: ns, name: 'custom' },
-      { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': commit } } },
-      ContentType.mergePatch,
-    );
+    await requestReconcile(env, 'GitRepository', 'custom', commit);
     const ready = await waitForReady(env, 'custom', 'True', 'ReconciliationSucceeded');
     assert.equal(condition(ready, 'Healthy')?.status, 'True');
   });

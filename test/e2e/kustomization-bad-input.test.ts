@@ -10,6 +10,7 @@ import {
   waitForReady,
   waitForEvent,
   gitPath,
+  requestReconcile,
 } from '../support/controller.ts';
 import { waitForObject, condition } from '../support/cluster.ts';
 import { GitServer } from '../support/git-server.ts';
@@ -183,16 +184,7 @@ describe('Kustomization bad input', () => {
       { 'good/cm2.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good2\n' },
       'more',
     );
-    await env.objects.patch(
-      {
-        apiVersion: 'source.toolkit.fluxcd.io/v1',
-        kind: 'GitRepository',
-        namespace: env.namespace,
-        name: 'app',
-      },
-      { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': 'after-bad-input' } } },
-      'application/merge-patch+json',
-    );
+    await requestReconcile(env, 'GitRepository', 'app', 'after-bad-input');
     await waitForReady(
       env,
       'good',

@@ -9,6 +9,7 @@ import {
   create,
   waitForReady,
   type ControllerEnv,
+  requestReconcile,
 } from '../support/controller.ts';
 import { condition } from '../support/cluster.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
@@ -27,16 +28,6 @@ const statusOf = (o: KubeObject) => (o['status'] ?? {}) as Status;
 const cm = (name: string, extra = '') =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${extra}`;
 
-function annotate(env: ControllerEnv, kind: 'GitRepository' | 'Kustomization', name: string, value: string) {
-  const apiVersion =
-    kind === 'GitRepository' ? 'source.toolkit.fluxcd.io/v1' : 'kustomize.toolkit.fluxcd.io/v1';
-  return env.objects.patch(
-    { apiVersion, kind, namespace: env.namespace, name },
-    { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': value } } },
-    'application/merge-patch+json',
-  );
-}
-
 function patchSpec(env: ControllerEnv, name: string, spec: Record<string, unknown>) {
   return env.objects.patch(
     { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', namespace: env.namespace, name },
@@ -48,7 +39,7 @@ function patchSpec(env: ControllerEnv, name: string, spec: Record<string, unknow
 /** Pushes a commit and has the source pick it up at once; returns Flux's revision string. */
 async function push(env: ControllerEnv, repo: string, files: Record<string, string | null>): Promise<string> {
   const commit = await env.git.commit(repo, files, 'change');
-  await annotate(env, 'GitRepository', repo, commit);
+  await requestReconcile(env, 'GitRepository', repo, commit);
   return `main@sha1:${commit}`;
 }
 
@@ -75,7 +66,7 @@ describe('Kustomization options', () => {
 
     await patchSpec(env, 'suspend', { suspend: true });
     const second = await push(env, 'suspend', { 'b.yaml': cm('b') });
-    await annotate(env, 'Kustomization', 'suspend', 'while-suspended');
+    await requestReconcile(env, 'Kustomization', 'suspend', 'while-suspended');
     const suspended = await waitForReady(
       env,
       'suspend',

@@ -11,6 +11,7 @@ import {
   eventsFor,
   waitForEvent,
   gitPath,
+  requestReconcile,
 } from '../support/controller.ts';
 import { waitForObject, condition } from '../support/cluster.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
@@ -166,11 +167,7 @@ describe('Kustomization reconciler', () => {
     await waitForReady(env, 'prune', 'True');
 
     const commit = await env.git.commit('prune', { 'a.yaml': null, 'b.yaml': null }, 'drop a and b');
-    await env.objects.patch(
-      { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: ns, name: 'prune' },
-      { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': 'prune-1' } } },
-      'application/merge-patch+json',
-    );
+    await requestReconcile(env, 'GitRepository', 'prune', 'prune-1');
     const ks = await waitForReady(
       env,
       'prune',
@@ -312,11 +309,7 @@ describe('Kustomization reconciler', () => {
       { 'cm2.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: slow2\n' },
       'more',
     );
-    await env.objects.patch(
-      { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: ns, name: 'slow' },
-      { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': 'now-1' } } },
-      'application/merge-patch+json',
-    );
+    await requestReconcile(env, 'GitRepository', 'slow', 'now-1');
     await waitForReady(
       env,
       'slow',
@@ -326,11 +319,7 @@ describe('Kustomization reconciler', () => {
     );
     assert.ok(await env.objects.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'slow2' }));
 
-    await env.objects.patch(
-      { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', namespace: ns, name: 'slow' },
-      { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': 'now-2' } } },
-      'application/merge-patch+json',
-    );
+    await requestReconcile(env, 'Kustomization', 'slow', 'now-2');
     await waitForReady(
       env,
       'slow',

@@ -12,6 +12,7 @@ import {
   waitForReady,
   gitRepository,
   type ControllerEnv,
+  requestReconcile,
 } from '../support/controller.ts';
 import { condition, repoRoot } from '../support/cluster.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
@@ -42,16 +43,7 @@ describe('seed 001: pre-deploy Job → app → post-deploy Job (v1)', () => {
   /** Pushes a commit and asks the source to fetch it now; returns Flux's revision string. */
   async function push(files: Record<string, string | null>, message: string): Promise<string> {
     const commit = await env.git.commit('my-app', files, message);
-    await env.objects.patch(
-      {
-        apiVersion: 'source.toolkit.fluxcd.io/v1',
-        kind: 'GitRepository',
-        namespace: env.namespace,
-        name: 'my-app',
-      },
-      { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': commit } } },
-      'application/merge-patch+json',
-    );
+    await requestReconcile(env, 'GitRepository', 'my-app', commit);
     return `main@sha1:${commit}`;
   }
 

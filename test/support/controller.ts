@@ -110,6 +110,21 @@ export function kustomization(env: ControllerEnv, name: string, spec: Record<str
   };
 }
 
+/** Asks for a reconcile now, as `flux reconcile` does: a new reconcile.fluxcd.io/requestedAt value. */
+export async function requestReconcile(
+  env: ControllerEnv,
+  kind: 'GitRepository' | 'Kustomization',
+  name: string,
+  value = String(Date.now()),
+): Promise<void> {
+  const api = kind === 'GitRepository' ? GitRepositoryApi : KustomizationApi;
+  await env.objects.patch(
+    { apiVersion: api.apiVersion, kind, namespace: env.namespace, name },
+    { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': value } } },
+    'application/merge-patch+json',
+  );
+}
+
 export async function create(env: ControllerEnv, object: KubeObject): Promise<void> {
   await env.objects.apply(object, { fieldManager: 'e2e-test' });
 }
