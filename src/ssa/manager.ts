@@ -58,12 +58,20 @@ export class PruneError extends Error {
   }
 }
 
-interface Plan {
+/** What applying one object would do, as the server's dry-run says. */
+export interface Plan {
   object: KubeObject;
   action: 'created' | 'configured' | 'unchanged' | 'skipped';
   /** The live object must be deleted and created again (force). */
   recreate: boolean;
+  /** The live object, when there is one. */
+  existing?: KubeObject;
+  /** The object as the server would store it (absent when skipped or recreated). */
+  dryRun?: KubeObject;
 }
+
+/** A plan, or why the object cannot be applied. */
+export type PlanResult = Plan | { object: KubeObject; error: string };
 
 const DRY_RUN_CONCURRENCY = 4;
 
@@ -115,42 +123,57 @@ export class ResourceManager {
     return changeSet;
   }
 
+  /**
+   * Plans every object without writing anything: what `diff` shows. Stages are not waited for, so an object
+   * whose CRD is in the same set reports the missing kind.
+   */
+  async dryRunAll(objects: KubeObject[], options: ApplyAllOptions): Promise<PlanResult[]> {
+    const ordered = applyStages(objects, options.customStageKinds).flatMap((s) => s.objects);
+    return mapLimit(ordered, DRY_RUN_CONCURRENCY, async (object) => {
+      try {
+        return await this.planObject(object, options);
+      } catch (error) {
+        return { object, error: dryRunFailure(refOf(object), error) };
+      }
+    });
+  }
+
   /** Dry-runs every object of the stage; any failure fails the stage before anything is written. */
   private async validateStage(
     stage: Stage,
     options: ApplyAllOptions,
     done: ChangeSetEntry[],
   ): Promise<Plan[]> {
-    const errors: string[] = [];
-    const plans = await mapLimit(
+    const results = await mapLimit(
       stage.objects,
       DRY_RUN_CONCURRENCY,
-      async (object): Promise<Plan | undefined> => {
-        const ref = refOf(object);
+      async (object): Promise<PlanResult> => {
         try {
-          const existing = await this.objects.get(ref);
-          if (skipApply(object, existing)) return { object, action: 'skipped', recreate: false };
-          try {
-            const dryRun = await this.objects.apply(object, {
-              fieldManager: options.fieldManager,
-              dryRun: true,
-            });
-            const action = !existing ? 'created' : drifted(existing, dryRun) ? 'configured' : 'unchanged';
-            return { object, action, recreate: false };
-          } catch (error) {
-            if (!existing || !forceEnabled(object, existing, options.force) || !isImmutableError(error))
-              throw error;
-            await this.validateReplacement(object, options);
-            return { object, action: 'created', recreate: true };
-          }
+          return await this.planObject(object, options);
         } catch (error) {
-          errors.push(dryRunFailure(ref, error));
-          return undefined;
+          return { object, error: dryRunFailure(refOf(object), error) };
         }
       },
     );
+    const errors = results.flatMap((r) => ('error' in r ? [r.error] : []));
     if (errors.length > 0) throw new ApplyError(errors.join('\n'), [...done]);
-    return plans.filter((p): p is Plan => p !== undefined);
+    return results.filter((r): r is Plan => !('error' in r));
+  }
+
+  /** What applying one object would do: skip, create, change, leave, or recreate (force, validated first). */
+  private async planObject(object: KubeObject, options: ApplyAllOptions): Promise<Plan> {
+    const existing = await this.objects.get(refOf(object));
+    if (skipApply(object, existing)) return { object, action: 'skipped', recreate: false, existing };
+    try {
+      const dryRun = await this.objects.apply(object, { fieldManager: options.fieldManager, dryRun: true });
+      const action = !existing ? 'created' : drifted(existing, dryRun) ? 'configured' : 'unchanged';
+      return { object, action, recreate: false, existing, dryRun };
+    } catch (error) {
+      if (!existing || !forceEnabled(object, existing, options.force) || !isImmutableError(error))
+        throw error;
+      await this.validateReplacement(object, options);
+      return { object, action: 'created', recreate: true, existing };
+    }
   }
 
   /** Validates what force would create, without touching the live object: a dry-run create, generated name. */

@@ -1,0 +1,97 @@
+// `sluice diff ks NAME --path DIR`: what applying a local directory would change, from a server-side dry-run
+// with the controller's field manager. Unlike `flux diff`, an object that force would recreate (an
+// immutable Job) is shown as "will be recreated" instead of failing the whole diff.
+// Exit codes as flux: 0 no changes, 1 changes, 2 an error.
+import { Command } from 'commander';
+import { createTwoFilesPatch } from 'diff';
+import YAML from 'yaml';
+import type { KubeObject } from '../kube/client.ts';
+import { ObjectClient, describeRef, refOf } from '../kube/objects.ts';
+import { ResourceManager } from '../ssa/manager.ts';
+import { parseObjectId } from '../inventory/inventory.ts';
+import { FIELD_MANAGER } from '../controllers/kustomization/reconciler.ts';
+import { buildLocal, getKustomization, maskSecrets } from './build.ts';
+import { loadClient, statusLog, withClusterOptions, type ClusterOptions } from './output.ts';
+
+/** The fields a diff should show: no server bookkeeping, Secret values masked. */
+function comparable(object: KubeObject): string {
+  const copy = structuredClone(maskSecrets(object));
+  delete copy['status'];
+  const bookkeeping = new Set(['managedFields', 'resourceVersion', 'uid', 'generation', 'creationTimestamp']);
+  copy.metadata = Object.fromEntries(
+    Object.entries(copy.metadata ?? {}).filter(([key]) => !bookkeeping.has(key)),
+  );
+  return YAML.stringify(copy, { sortMapEntries: true });
+}
+
+interface DiffOptions extends ClusterOptions {
+  path: string;
+}
+
+export function diffCommand(): Command {
+  const ks = withClusterOptions(
+    new Command('kustomization')
+      .alias('ks')
+      .description('show what applying a local directory would change (server-side dry-run)')
+      .argument('<name>', 'the Kustomization whose settings and inventory the diff uses')
+      .requiredOption('--path <dir>', 'the local directory to build and compare'),
+  ).action(async (name: string, options: DiffOptions) => {
+    const log = statusLog();
+    try {
+      const client = await loadClient(options);
+      try {
+        const objects = new ObjectClient(client);
+        const live = await getKustomization(objects, options.namespace, name);
+        const built = await buildLocal(client, live, options.path);
+        const plans = await new ResourceManager(objects).dryRunAll(built, {
+          fieldManager: FIELD_MANAGER,
+          force: live.spec.force ?? false,
+          signal: AbortSignal.timeout(120_000),
+        });
+        let changed = false;
+        let failed = false;
+        for (const plan of plans) {
+          const subject = describeRef(refOf(plan.object));
+          if ('error' in plan) {
+            log.failure(plan.error);
+            failed = true;
+          } else if (plan.recreate) {
+            log.action(`${subject} will be recreated (immutable fields changed; force is on)`);
+            changed = true;
+          } else if (plan.action === 'created') {
+            log.action(`${subject} created`);
+            changed = true;
+          } else if (plan.action === 'configured' && plan.existing && plan.dryRun) {
+            const [before, after] = [comparable(plan.existing), comparable(plan.dryRun)];
+            // Masked Secret values can differ with nothing left to show: say so instead of an empty diff.
+            log.action(before === after ? `${subject} drifted (values hidden)` : `${subject} drifted`);
+            if (before !== after) {
+              process.stdout.write(createTwoFilesPatch(subject, subject, before, after, 'live', 'merged'));
+            }
+            changed = true;
+          } else if (plan.action === 'skipped') {
+            log.action(`${subject} skipped`);
+          }
+        }
+        if (live.spec.prune) {
+          const built = new Set(plans.map((p) => describeRef(refOf(p.object))));
+          for (const entry of live.status?.inventory?.entries ?? []) {
+            const id = parseObjectId(entry.id);
+            const subject = id.namespace ? `${id.kind}/${id.namespace}/${id.name}` : `${id.kind}/${id.name}`;
+            if (!built.has(subject)) {
+              log.action(`${subject} deleted`);
+              changed = true;
+            }
+          }
+        }
+        process.exitCode = failed ? 2 : changed ? 1 : 0;
+      } finally {
+        await client.close();
+      }
+    } catch (error) {
+      log.failure(error instanceof Error ? error.message : String(error));
+      process.exitCode = 2;
+    }
+  });
+  return new Command('diff').description('compare a local directory with the cluster').addCommand(ks);
+}

@@ -1,0 +1,130 @@
+// `sluice build` and `sluice diff` as a user runs them, against a Kustomization the controllers reconciled.
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import {
+  useControllerEnv,
+  gitRepository,
+  kustomization,
+  create,
+  waitForReady,
+} from '../support/controller.ts';
+import { repoRoot, testKubeconfig } from '../support/cluster.ts';
+import { scratchDir } from '../support/files.ts';
+
+const run = promisify(execFile);
+
+const job = (image: string) => `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: db-migration
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: migration
+        image: ${image}
+`;
+const cm = (name: string, mode: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  mode: ${mode}\n`;
+const secret = (password: string) =>
+  `apiVersion: v1\nkind: Secret\nmetadata:\n  name: credentials\nstringData:\n  password: ${password}\n`;
+const live = {
+  'job.yaml': job('app:v1'),
+  'settings.yaml': cm('settings', 'fast'),
+  'old.yaml': cm('old', 'x'),
+  'secret.yaml': secret('hunter2'),
+};
+
+describe('sluice build and diff', () => {
+  const env = useControllerEnv('e2e-diff');
+  const dirs = scratchDir('diff');
+
+  async function sluice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const out = await run(process.execPath, [
+        path.join(repoRoot, 'src/cli/main.ts'),
+        ...args,
+        '--kubeconfig',
+        testKubeconfig(),
+        '-n',
+        env.namespace,
+      ]);
+      return { code: 0, ...out };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  before(async () => {
+    await env.git.createRepo('app', live);
+    await create(env, gitRepository(env, 'app'));
+    await create(env, kustomization(env, 'app', { force: true }));
+    await waitForReady(env, 'app', 'True', 'ReconciliationSucceeded');
+  });
+
+  it('diff of an unchanged directory exits 0 and prints nothing', async () => {
+    const result = await sluice('diff', 'ks', 'app', '--path', await (await dirs).tree(live));
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, '');
+    assert.equal(result.stderr, '');
+  });
+
+  it('diff shows a forced Job as recreated, drift as a unified diff, new and pruned objects, never a Secret value', async () => {
+    const ns = env.namespace;
+    const dir = await (
+      await dirs
+    ).tree({
+      'job.yaml': job('app:v2'),
+      'settings.yaml': cm('settings', 'slow'),
+      'new.yaml': cm('new', 'y'),
+      'secret.yaml': secret('correct-horse'),
+    });
+    const result = await sluice('diff', 'ks', 'app', '--path', dir);
+    assert.equal(result.code, 1, result.stderr);
+    const lines = result.stderr.trim().split('\n').sort();
+    assert.deepEqual(lines, [
+      `► ConfigMap/${ns}/new created`,
+      `► ConfigMap/${ns}/old deleted`,
+      `► ConfigMap/${ns}/settings drifted`,
+      `► Job/${ns}/db-migration will be recreated (immutable fields changed; force is on)`,
+      `► Secret/${ns}/credentials drifted (values hidden)`,
+    ]);
+    assert.match(result.stdout, /^-\s+mode: fast$/m);
+    assert.match(result.stdout, /^\+\s+mode: slow$/m);
+    for (const value of [
+      'hunter2',
+      'correct-horse',
+      Buffer.from('hunter2').toString('base64'),
+      Buffer.from('correct-horse').toString('base64'),
+    ]) {
+      assert.ok(
+        !result.stdout.includes(value) && !result.stderr.includes(value),
+        `a Secret value was printed: ${value}`,
+      );
+    }
+  });
+
+  it('build prints what the controller would apply: namespace, owner labels, Secret values masked', async () => {
+    const result = await sluice('build', 'ks', 'app', '--path', await (await dirs).tree(live));
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`namespace: ${env.namespace}`));
+    assert.match(result.stdout, /kustomize\.toolkit\.fluxcd\.io\/name: app/);
+    assert.match(result.stdout, /password: "?\*\*\*\*\*"?/);
+    assert.ok(!result.stdout.includes('hunter2'));
+  });
+
+  it('exits 2 with a clear message for an unknown Kustomization', async () => {
+    const result = await sluice('diff', 'ks', 'nope', '--path', await (await dirs).tree(live));
+    assert.equal(result.code, 2);
+    assert.match(
+      result.stderr,
+      new RegExp(`✗ Kustomization object 'nope' not found in "${env.namespace}" namespace`),
+    );
+  });
+});
