@@ -3,6 +3,9 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { installCommand } from './install.ts';
 import { controllerCommand } from './controller.ts';
+import { buildCommand } from './build.ts';
+import { diffCommand } from './diff.ts';
+import { createCommand } from './create.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -15,7 +18,10 @@ export function program(): Command {
     )
     .version(pkg.version, '-v, --version', 'print the sluice version')
     .addCommand(installCommand())
-    .addCommand(controllerCommand());
+    .addCommand(controllerCommand())
+    .addCommand(buildCommand())
+    .addCommand(diffCommand())
+    .addCommand(createCommand());
 }
 
 // A reader that stops early (`sluice install --export | head`) is not an error.
