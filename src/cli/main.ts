@@ -3,9 +3,14 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { installCommand } from './install.ts';
 import { controllerCommand } from './controller.ts';
+import { getCommand } from './get.ts';
+import { resumeCommand, suspendCommand } from './suspend.ts';
+import { eventsCommand } from './events.ts';
+import { treeCommand } from './tree.ts';
 import { buildCommand } from './build.ts';
 import { diffCommand } from './diff.ts';
 import { createCommand } from './create.ts';
+import { reconcileCommand } from './reconcile.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -18,10 +23,16 @@ export function program(): Command {
     )
     .version(pkg.version, '-v, --version', 'print the sluice version')
     .addCommand(installCommand())
+    .addCommand(getCommand())
+    .addCommand(suspendCommand())
+    .addCommand(resumeCommand())
+    .addCommand(eventsCommand())
+    .addCommand(treeCommand())
     .addCommand(controllerCommand())
     .addCommand(buildCommand())
     .addCommand(diffCommand())
-    .addCommand(createCommand());
+    .addCommand(createCommand())
+    .addCommand(reconcileCommand());
 }
 
 // A reader that stops early (`sluice install --export | head`) is not an error.

@@ -1,0 +1,163 @@
+// `sluice get ks|gitrepo [name]`: Flux's `flux get kustomizations` and `flux get sources git` tables, or the
+// objects as YAML or JSON; `--watch` prints a row for every change until Ctrl-C.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { stringify } from 'yaml';
+import type { KubeList } from '../kube/client.ts';
+import {
+  collectionPath,
+  formatTable,
+  gitRepositoryKind,
+  kustomizationKind,
+  readyCondition,
+  ReportedFailure,
+  runWithClient,
+  truncateHex,
+  watchCollection,
+  withClusterOptions,
+  type ClusterOptions,
+  type FluxKind,
+  type FluxObject,
+} from './output.ts';
+
+interface GetOptions extends ClusterOptions {
+  allNamespaces?: boolean;
+  output: 'table' | 'yaml' | 'json';
+  watch?: boolean;
+  header: boolean;
+  statusSelector?: string;
+}
+
+const headers = ['Name', 'Revision', 'Suspended', 'Ready', 'Message'];
+
+/** The table header, with NAMESPACE first across namespaces. */
+export function tableHeader(allNamespaces: boolean): string[] {
+  return allNamespaces ? ['Namespace', ...headers] : headers;
+}
+
+/** One table row, as Flux summarises a Kustomization or GitRepository. */
+export function tableRow(kind: FluxKind, object: FluxObject, allNamespaces: boolean): string[] {
+  const ready = readyCondition(object);
+  const [status, message] = ready
+    ? [ready.status, ready.message ?? '']
+    : ['False', 'waiting to be reconciled'];
+  const row = [
+    object.metadata.name,
+    truncateHex(kind.revisionOf(object) ?? ''),
+    object.spec?.suspend === true ? 'True' : 'False',
+    status,
+    truncateHex(message),
+  ];
+  return allNamespaces ? [object.metadata.namespace, ...row] : row;
+}
+
+/** `--status-selector ready=false`: the condition type and status, both compared case-insensitively. */
+function statusFilter(selector: string | undefined): (object: FluxObject) => boolean {
+  if (selector === undefined) return () => true;
+  const parts = selector.split('=');
+  if (parts.length < 2) {
+    throw new Error(`expected status selector in type=status format, but found: ${selector}`);
+  }
+  const [type, ...rest] = parts as [string, ...string[]];
+  const status = rest.join('=');
+  return (object) => {
+    const condition = object.status?.conditions?.findLast((c) => c.type.toLowerCase() === type.toLowerCase());
+    return condition?.status.toLowerCase() === status.toLowerCase();
+  };
+}
+
+function parseOutput(value: string): GetOptions['output'] {
+  if (value === 'table' || value === 'yaml' || value === 'json') return value;
+  throw new InvalidArgumentError('expected table, yaml or json');
+}
+
+function getKindCommand(kind: FluxKind, name: string, aliases: string[], description: string): Command {
+  const command = new Command(name)
+    .aliases(aliases)
+    .description(description)
+    .argument('[name]', `only the ${kind.api.kind} with this name`)
+    .option('-A, --all-namespaces', 'list the requested object(s) across all namespaces')
+    .addOption(
+      new Option('-o, --output <format>', 'output format: table, yaml or json')
+        .argParser(parseOutput)
+        .default('table'),
+    )
+    .option('-w, --watch', 'after listing the requested objects, watch for changes (until Ctrl-C)')
+    .option('--no-header', 'skip the header when printing the results')
+    .option(
+      '--status-selector <type=status>',
+      'only objects whose condition has this status, e.g. ready=false',
+    );
+  return withClusterOptions(command).action(async (objectName: string | undefined, options: GetOptions) => {
+    await runWithClient(options, async (client, log) => {
+      const allNamespaces = options.allNamespaces === true;
+      const path = collectionPath(kind.api, allNamespaces ? undefined : options.namespace);
+      const query = objectName === undefined ? {} : { fieldSelector: `metadata.name=${objectName}` };
+      const matches = statusFilter(options.statusSelector);
+      const header = options.header ? tableHeader(allNamespaces) : [];
+
+      if (options.watch) {
+        if (options.output !== 'table') throw new Error('--watch prints tables only: drop -o');
+        let first = true;
+        await watchCollection<FluxObject>(client, path, query, (event) => {
+          if (!matches(event.object)) return;
+          // Like flux, each change is its own table: the header only above the first row.
+          process.stdout.write(
+            formatTable(first ? header : [], [tableRow(kind, event.object, allNamespaces)]),
+          );
+          first = false;
+        });
+      }
+
+      const list = await client.get<KubeList<FluxObject>>(path, query);
+      if (list.items.length === 0) {
+        const where = allNamespaces ? 'any' : `"${options.namespace}"`;
+        log.failure(
+          objectName === undefined
+            ? `no ${kind.api.kind} objects found in ${where} namespace`
+            : `${kind.api.kind} object '${objectName}' not found in ${where} namespace`,
+        );
+        throw new ReportedFailure();
+      }
+      const items = list.items
+        .filter(matches)
+        .map((item) => ({ apiVersion: kind.api.apiVersion, kind: kind.api.kind, ...item }));
+      if (options.output === 'table') {
+        process.stdout.write(
+          formatTable(
+            header,
+            items.map((item) => tableRow(kind, item, allNamespaces)),
+          ),
+        );
+        return;
+      }
+      // One object when it was asked for by name, else a List, as kubectl prints them.
+      const document =
+        objectName !== undefined && items.length === 1 ? items[0] : { apiVersion: 'v1', kind: 'List', items };
+      process.stdout.write(
+        options.output === 'json' ? `${JSON.stringify(document, null, 2)}\n` : stringify(document),
+      );
+    });
+  });
+}
+
+export function getCommand(): Command {
+  const kustomizations = () =>
+    getKindCommand(
+      kustomizationKind,
+      'kustomizations',
+      ['ks', 'kustomization'],
+      'print the status of Kustomizations',
+    );
+  const gitRepositories = (name: string, aliases: string[]) =>
+    getKindCommand(gitRepositoryKind, name, aliases, 'print the status of GitRepository sources');
+  return new Command('get')
+    .description('print the status of Flux resources')
+    .addCommand(kustomizations())
+    .addCommand(gitRepositories('gitrepositories', ['gitrepo', 'gitrepository']))
+    .addCommand(
+      new Command('sources')
+        .alias('source')
+        .description('print the status of sources')
+        .addCommand(gitRepositories('git', [])),
+    );
+}

@@ -1,0 +1,253 @@
+// `sluice reconcile`: asks the controllers to reconcile an object now, as `flux reconcile` does (a new
+// reconcile.fluxcd.io/requestedAt value), then waits on a watch until the pass that handled the request ends.
+// Status lines go to stderr in Flux's style.
+import { Command } from 'commander';
+import { parseDuration, formatDuration } from '../api/duration.ts';
+import { GitRepositoryApi } from '../api/gitrepository.ts';
+import type { CrossNamespaceSourceReference } from '../api/kustomization.ts';
+import { Annotation, type ReconcileRequestStatus } from '../api/meta.ts';
+import { ContentType } from '../kube/client.ts';
+import { ObjectClient, type ObjectRef } from '../kube/objects.ts';
+import {
+  gitRepositoryKind,
+  kustomizationKind,
+  runWithClient,
+  withClusterOptions,
+  type ClusterOptions,
+  type FluxKind,
+  type FluxObject,
+  type StatusLog,
+} from './output.ts';
+
+/** The fields of a GitRepository or Kustomization that a reconcile request reads. */
+type Reconcilable = FluxObject & {
+  spec?: { sourceRef?: CrossNamespaceSourceReference };
+  status?: ReconcileRequestStatus;
+};
+
+const conditionOf = (object: Reconcilable | undefined, type: string) =>
+  object?.status?.conditions?.find((condition) => condition.type === type);
+
+/** Where a reconcile request stands, judged from one state of the object. */
+export type Outcome =
+  | { state: 'pending'; progress?: string }
+  | { state: 'succeeded'; object: Reconcilable }
+  | { state: 'failed'; message: string }
+  | { state: 'deleted' };
+
+export function outcomeOf(object: Reconcilable | undefined, requestedAt: string): Outcome {
+  if (!object) return { state: 'deleted' };
+  const reconciling = conditionOf(object, 'Reconciling');
+  const progress = reconciling?.status === 'True' ? reconciling.message : undefined;
+  if (object.status?.lastHandledReconcileAt !== requestedAt) return { state: 'pending', progress };
+  const ready = conditionOf(object, 'Ready');
+  if (ready?.status === 'True') return { state: 'succeeded', object };
+  // Waiting on a dependency or on a source's first artifact is not a failure: the controller moves on by
+  // itself when they are ready (event-driven), so keep waiting and show why.
+  if (ready?.reason === 'DependencyNotReady' || ready?.message?.startsWith('Source artifact not found')) {
+    return { state: 'pending', progress: ready.message };
+  }
+  // Unlike flux, which keeps polling until its timeout, a pass that ended in a failure is reported now.
+  if (ready?.status === 'False') return { state: 'failed', message: ready.message ?? '' };
+  return { state: 'pending', progress };
+}
+
+/** Go's time.RFC3339Nano in UTC: the fraction without trailing zeros, and no fraction when it is zero. */
+export function rfc3339Nano(epochNs: bigint): string {
+  const seconds = new Date(Number(epochNs / 1_000_000n)).toISOString().slice(0, 19);
+  const fraction = (epochNs % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
+  return fraction ? `${seconds}.${fraction}Z` : `${seconds}Z`;
+}
+
+/** Now, to the microsecond, so that two requests in a row get different values. */
+const nowNs = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+
+/** Shows the Reconciling messages of the passes in progress. */
+interface Progress {
+  update(message: string): void;
+  stop(): void;
+}
+
+/** Each new message printed once: the form for logs and CI. */
+function lineProgress(log: StatusLog): Progress {
+  const printed = new Set<string>();
+  return {
+    update(message) {
+      if (printed.has(message)) return;
+      printed.add(message);
+      log.waiting(message);
+    },
+    stop() {},
+  };
+}
+
+const spinnerFrames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
+
+/** One line redrawn in place: a spinner and the latest message, cut to the terminal's width. */
+function spinnerProgress(stream: NodeJS.WriteStream): Progress {
+  let frame = 0;
+  let text = '';
+  const draw = () => {
+    const line = `${spinnerFrames[frame++ % spinnerFrames.length]} ${text}`;
+    stream.write(`\r\x1b[2K${line.slice(0, Math.max(stream.columns - 1, 10))}`);
+  };
+  const timer = setInterval(draw, 100);
+  draw();
+  return {
+    update(message) {
+      text = message;
+      draw();
+    },
+    stop() {
+      clearInterval(timer);
+      stream.write('\r\x1b[2K');
+    },
+  };
+}
+
+/** Skips `stale`, the message an earlier pass left, until another message shows that a pass is running. */
+function skippingStale(progress: Progress, stale: string | undefined): Progress {
+  let skipped = stale;
+  return {
+    update(message) {
+      if (message === skipped) return;
+      skipped = undefined;
+      progress.update(message);
+    },
+    stop: () => progress.stop(),
+  };
+}
+
+interface Context {
+  objects: ObjectClient;
+  timeoutMs: number;
+  log: StatusLog;
+  progress: () => Progress;
+}
+
+function refOf(kind: FluxKind, namespace: string, name: string): ObjectRef {
+  return { apiVersion: kind.api.apiVersion, kind: kind.api.kind, namespace, name };
+}
+
+/** The object, which must exist and not be suspended (a request would not bypass suspend). */
+async function getReconcilable(ctx: Context, ref: ObjectRef): Promise<Reconcilable> {
+  const object = await ctx.objects.get<Reconcilable>(ref);
+  if (!object) throw new Error(`${ref.kind} ${ref.name} not found in ${ref.namespace} namespace`);
+  if (object.spec?.suspend) throw new Error('resource is suspended');
+  return object;
+}
+
+/** Annotates the object with a new request and waits until a pass handled it; throws when that pass failed. */
+async function requestAndWait(ctx: Context, kind: FluxKind, object: Reconcilable): Promise<void> {
+  const ref = refOf(kind, object.metadata.namespace, object.metadata.name);
+  const previous = object.status?.lastHandledReconcileAt;
+  let requestedAt = rfc3339Nano(nowNs());
+  while (requestedAt === previous) requestedAt = rfc3339Nano(nowNs());
+
+  ctx.log.action(`annotating ${ref.kind} ${ref.name} in ${ref.namespace} namespace`);
+  await ctx.objects.patch(
+    ref,
+    { metadata: { annotations: { [Annotation.reconcileRequestedAt]: requestedAt } } },
+    ContentType.mergePatch,
+  );
+  ctx.log.success(`${ref.kind} annotated`);
+  ctx.log.waiting(`waiting for ${ref.kind} reconciliation`);
+
+  const stale = conditionOf(object, 'Reconciling');
+  const progress = skippingStale(ctx.progress(), stale?.status === 'True' ? stale.message : undefined);
+  const signal = AbortSignal.timeout(ctx.timeoutMs);
+  let last: Reconcilable | undefined;
+  try {
+    await ctx.objects.waitFor<Reconcilable>(
+      ref,
+      (state) => {
+        last = state;
+        const outcome = outcomeOf(state, requestedAt);
+        if (outcome.state === 'pending' && outcome.progress) progress.update(outcome.progress);
+        return outcome.state !== 'pending';
+      },
+      signal,
+    );
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    const message = `timed out waiting for ${ref.kind} reconciliation after ${formatDuration(ctx.timeoutMs)}`;
+    throw new Error(message, { cause: error });
+  } finally {
+    progress.stop();
+  }
+  const outcome = outcomeOf(last, requestedAt);
+  if (outcome.state === 'deleted') throw new Error(`${ref.kind} ${ref.name} was deleted while waiting`);
+  if (outcome.state === 'failed') throw new Error(`${ref.kind} reconciliation failed: ${outcome.message}`);
+  if (outcome.state === 'succeeded') {
+    ctx.log.success(`${kind.revisionVerb} revision ${kind.revisionOf(outcome.object) ?? ''}`);
+  }
+}
+
+async function reconcileKustomization(ctx: Context, namespace: string, name: string, withSource: boolean) {
+  const ks = await getReconcilable(ctx, refOf(kustomizationKind, namespace, name));
+  if (withSource) {
+    const sourceRef = ks.spec?.sourceRef;
+    if (sourceRef?.kind !== GitRepositoryApi.kind) {
+      throw new Error(
+        `cannot reconcile source of kind ${sourceRef?.kind ?? '(none)'}: sluice supports GitRepository sources only`,
+      );
+    }
+    const sourceNamespace = sourceRef.namespace || namespace;
+    const source = await getReconcilable(ctx, refOf(gitRepositoryKind, sourceNamespace, sourceRef.name));
+    await requestAndWait(ctx, gitRepositoryKind, source);
+  }
+  await requestAndWait(ctx, kustomizationKind, ks);
+}
+
+async function reconcileGitRepository(ctx: Context, namespace: string, name: string) {
+  const repo = await getReconcilable(ctx, refOf(gitRepositoryKind, namespace, name));
+  await requestAndWait(ctx, gitRepositoryKind, repo);
+}
+
+interface ReconcileFlags extends ClusterOptions {
+  timeout: string;
+  withSource?: boolean;
+}
+
+/** Runs `work` with a client; a failure becomes a `✗` line and exit code 1. */
+function run(flags: ReconcileFlags, work: (ctx: Context) => Promise<void>): Promise<void> {
+  return runWithClient(flags, (client, log) =>
+    work({
+      objects: new ObjectClient(client),
+      timeoutMs: parseDuration(flags.timeout, '--timeout'),
+      log,
+      progress: () => (process.stderr.isTTY ? spinnerProgress(process.stderr) : lineProgress(log)),
+    }),
+  );
+}
+
+function withReconcileOptions(command: Command): Command {
+  return withClusterOptions(command).option(
+    '--timeout <duration>',
+    'how long to wait for the reconciliation',
+    '5m',
+  );
+}
+
+export function reconcileCommand(): Command {
+  const kustomization = withReconcileOptions(
+    new Command('kustomization')
+      .alias('ks')
+      .description('reconcile a Kustomization now and wait until it is applied')
+      .argument('<name>', 'the Kustomization')
+      .option('--with-source', 'reconcile its GitRepository first'),
+  ).action((name: string, flags: ReconcileFlags) =>
+    run(flags, (ctx) => reconcileKustomization(ctx, flags.namespace, name, flags.withSource ?? false)),
+  );
+  const git = withReconcileOptions(
+    new Command('git')
+      .description('reconcile a GitRepository now and wait until its artifact is stored')
+      .argument('<name>', 'the GitRepository'),
+  ).action((name: string, flags: ReconcileFlags) =>
+    run(flags, (ctx) => reconcileGitRepository(ctx, flags.namespace, name)),
+  );
+  return new Command('reconcile')
+    .description('ask the controllers to reconcile an object now, and wait for the outcome')
+    .addCommand(kustomization)
+    .addCommand(new Command('source').description('reconcile a source now').addCommand(git));
+}
