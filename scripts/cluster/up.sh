@@ -89,7 +89,9 @@ kwok_config() {
 
 start() { # name command...
   local name=$1; shift
-  setsid nohup "$@" >"$STATE/logs/$name.log" 2>&1 </dev/null &
+  mkdir -p "$STATE/cmd"
+  printf '%s\0' "$@" >"$STATE/cmd/$name" # restart.sh starts it again exactly so
+  setsid nohup "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$STATE/pids/$name"
 }
 

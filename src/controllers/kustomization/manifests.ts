@@ -47,9 +47,12 @@ export async function fetchArtifact(
   try {
     return await securePath(workDir, relative);
   } catch (error) {
-    throw new PhaseError('ArtifactFailed', `kustomization path not found: ${messageOf(error)}`, {
-      cause: error,
-    });
+    // securePath already says "kustomization path not found" for a missing path; its other errors do not.
+    const message = messageOf(error);
+    const prefixed = message.startsWith('kustomization path not found')
+      ? message
+      : `kustomization path not found: ${message}`;
+    throw new PhaseError('ArtifactFailed', prefixed, { cause: error });
   }
 }
 

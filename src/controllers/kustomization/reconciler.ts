@@ -143,6 +143,16 @@ export function kustomizationReconciler(
       );
       return { requeueAfterMs: requeueDependencyMs };
     }
+    if (!(await options.store.exists(artifact.path))) {
+      // Named but not stored (e.g. the controller restarted and the source has not fetched again yet).
+      setReady(
+        pass,
+        'False',
+        'ArtifactFailed',
+        `Source is not ready, artifact not found, retrying in ${formatDuration(requeueDependencyMs)}`,
+      );
+      return { requeueAfterMs: requeueDependencyMs };
+    }
     if (ks.spec.dependsOn?.length) {
       const cycle = findDependencyCycle(ks, (namespace, name) => ctx.kustomizations.get(namespace, name));
       if (cycle) {
