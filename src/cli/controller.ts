@@ -1,10 +1,19 @@
 // `sluice controller`: runs the GitRepository and Kustomization controllers until SIGTERM or SIGINT, then
-// stops taking work, lets reconciles in progress end, and exits. Flags keep Flux's names.
+// stops taking work, lets reconciles in progress end, and exits. Flags keep Flux's names. With leader
+// election, only the lease holder runs the controllers; losing the lease exits with 1 so Kubernetes restarts
+// the pod as a standby, as controller-runtime does.
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { KubeClient } from '../kube/client.ts';
 import { parseDuration } from '../api/duration.ts';
-import { createLogger } from '../runtime/logger.ts';
+import { createLogger, type Logger } from '../runtime/logger.ts';
+import { Metrics } from '../runtime/metrics.ts';
+import { parseListenAddress, serve, type HttpServer, type Route } from '../runtime/server.ts';
+import { LeaderElector, defaultIdentity, defaultLeaderElectionTimings } from '../runtime/leaderelection.ts';
 import { runControllers } from '../controllers/run.ts';
+
+const leaseName = 'sluice-controller-leader-election';
+const serviceAccountNamespaceFile = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 function parseBoolean(value: string): boolean {
   if (value === 'true') return true;
@@ -46,6 +55,89 @@ interface ControllerFlags {
   storagePath?: string;
   storageAdvAddr?: string;
   logLevel: string;
+  metricsAddr: string;
+  healthAddr: string;
+  enableLeaderElection: boolean;
+  leaderElectionLeaseDuration: number;
+  leaderElectionRenewDeadline: number;
+  leaderElectionRetryPeriod: number;
+  leaderElectionNamespace?: string;
+}
+
+/**
+ * What /readyz reports. A standby waiting for the lease is ready (it is healthy and a rollout must not wait
+ * for it to lead); a leader is ready once its informers have synced.
+ */
+type Phase = 'standby' | 'starting' | 'running' | 'stopping';
+
+function durationOption(flags: string, description: string, defaultMs: number): Option {
+  return new Option(flags, description)
+    .argParser(parseDurationFlag)
+    .default(defaultMs, `${defaultMs / 1000}s`);
+}
+
+/** The lease's namespace: the flag, else $RUNTIME_NAMESPACE, else the pod's own namespace. */
+function leaseNamespace(flag: string | undefined): string {
+  const namespace = flag || process.env.RUNTIME_NAMESPACE;
+  if (namespace) return namespace;
+  try {
+    return readFileSync(serviceAccountNamespaceFile, 'utf8').trim();
+  } catch {
+    throw new InvalidArgumentError(
+      '--enable-leader-election needs a namespace for its Lease: set --leader-election-namespace or RUNTIME_NAMESPACE',
+    );
+  }
+}
+
+/** Serves /metrics and the probes; "0" turns either off, as in controller-runtime. */
+async function startServers(
+  flags: ControllerFlags,
+  metrics: Metrics,
+  phase: () => Phase,
+  log: Logger,
+): Promise<HttpServer[]> {
+  const probes: Record<string, Route> = {
+    '/healthz': () => ({ status: 200, body: 'ok\n' }),
+    '/readyz': () => {
+      const current = phase();
+      const ready = current === 'standby' || current === 'running';
+      return { status: ready ? 200 : 503, body: ready ? 'ok\n' : `${current}\n` };
+    },
+  };
+  const metricsRoutes: Record<string, Route> = {
+    '/metrics': async () => ({ status: 200, body: await metrics.render(), contentType: metrics.contentType }),
+  };
+  const listeners: { address: string; routes: Record<string, Route>; serving: string }[] = [];
+  // ":0" twice means two ephemeral ports; any other repeated address means one server for both.
+  if (
+    flags.metricsAddr !== '0' &&
+    flags.metricsAddr === flags.healthAddr &&
+    parseListenAddress(flags.healthAddr).port !== 0
+  ) {
+    listeners.push({
+      address: flags.healthAddr,
+      routes: { ...probes, ...metricsRoutes },
+      serving: 'serving metrics and health probes',
+    });
+  } else {
+    if (flags.metricsAddr !== '0')
+      listeners.push({ address: flags.metricsAddr, routes: metricsRoutes, serving: 'serving metrics' });
+    if (flags.healthAddr !== '0')
+      listeners.push({ address: flags.healthAddr, routes: probes, serving: 'serving health probes' });
+  }
+  const servers: HttpServer[] = [];
+  try {
+    for (const listener of listeners) {
+      const server = await serve(listener.address, listener.routes);
+      servers.push(server);
+      log.info({ address: server.address }, listener.serving);
+    }
+  } catch (error) {
+    // A server left listening would keep the process alive after the error is reported.
+    await Promise.all(servers.map((s) => s.close()));
+    throw error;
+  }
+  return servers;
 }
 
 export function controllerCommand(): Command {
@@ -82,6 +174,44 @@ export function controllerCommand(): Command {
       .option('--storage-path <dir>', 'where artifacts are stored (default: a temporary directory)')
       .option('--storage-adv-addr <url>', 'base URL advertised in artifact URLs')
       .option('--log-level <level>', 'debug, info or error', 'info')
+      .option('--metrics-addr <address>', 'where /metrics is served ("0" turns it off)', ':8080')
+      .option(
+        '--health-addr <address>',
+        'where /healthz and /readyz are served ("0" turns them off)',
+        ':9440',
+      )
+      .addOption(
+        booleanOption(
+          '--enable-leader-election',
+          'run the controllers only while holding a Lease, so replicas can stand by',
+          false,
+        ),
+      )
+      .addOption(
+        durationOption(
+          '--leader-election-lease-duration <duration>',
+          'how long a standby waits on an unrenewed lease before taking it',
+          defaultLeaderElectionTimings.leaseDurationMs,
+        ),
+      )
+      .addOption(
+        durationOption(
+          '--leader-election-renew-deadline <duration>',
+          'how long the leader retries renewing before it gives up leadership',
+          defaultLeaderElectionTimings.renewDeadlineMs,
+        ),
+      )
+      .addOption(
+        durationOption(
+          '--leader-election-retry-period <duration>',
+          'time between attempts to acquire or renew the lease',
+          defaultLeaderElectionTimings.retryPeriodMs,
+        ),
+      )
+      .option(
+        '--leader-election-namespace <namespace>',
+        "the Lease's namespace (default: $RUNTIME_NAMESPACE, or the pod's namespace)",
+      )
       .action(async (flags: ControllerFlags) => {
         const log = createLogger({ level: flags.logLevel });
         const namespace = process.env.RUNTIME_NAMESPACE;
@@ -90,7 +220,66 @@ export function controllerCommand(): Command {
             '--watch-all-namespaces=false needs RUNTIME_NAMESPACE to name the namespace to watch',
           );
         }
+        // client-go's own checks, so a standby cannot take a lease its holder still means to renew.
+        if (flags.leaderElectionRenewDeadline >= flags.leaderElectionLeaseDuration) {
+          throw new InvalidArgumentError(
+            '--leader-election-renew-deadline must be shorter than the lease duration',
+          );
+        }
+        if (flags.leaderElectionRenewDeadline <= 1.2 * flags.leaderElectionRetryPeriod) {
+          throw new InvalidArgumentError(
+            '--leader-election-renew-deadline must be longer than 1.2 × --leader-election-retry-period',
+          );
+        }
+        const electionNamespace = flags.enableLeaderElection
+          ? leaseNamespace(flags.leaderElectionNamespace)
+          : undefined;
         const client = await KubeClient.load({ kubeconfig: flags.kubeconfig, context: flags.context });
+        const metrics = new Metrics();
+        metrics.collectProcessMetrics();
+        let phase: Phase = electionNamespace ? 'standby' : 'starting';
+        const servers = await startServers(flags, metrics, () => phase, log).catch(async (error: unknown) => {
+          await client.close();
+          throw error;
+        });
+        const shutdown = new AbortController();
+        const stopping = new Promise<void>((resolve) =>
+          shutdown.signal.addEventListener('abort', () => resolve()),
+        );
+        for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+          process.once(signal, () => {
+            log.info({ signal }, 'shutting down');
+            shutdown.abort();
+          });
+        }
+        const closeAll = async () => {
+          await Promise.all(servers.map((s) => s.close()));
+          await client.close();
+          log.info('stopped');
+        };
+
+        let leader: LeaderElector | undefined;
+        if (electionNamespace) {
+          leader = new LeaderElector({
+            client,
+            namespace: electionNamespace,
+            name: leaseName,
+            identity: defaultIdentity(),
+            leaseDurationMs: flags.leaderElectionLeaseDuration,
+            renewDeadlineMs: flags.leaderElectionRenewDeadline,
+            retryPeriodMs: flags.leaderElectionRetryPeriod,
+            log,
+          });
+          metrics.recordLeader(leaseName, false);
+          if (!(await leader.acquire(shutdown.signal))) return closeAll();
+          metrics.recordLeader(leaseName, true);
+          // Another replica may take over as soon as the lease expires: stop at once, as controller-runtime does.
+          void leader.lost.then(() => {
+            log.error('leader election lost');
+            process.exit(1);
+          });
+          phase = 'starting';
+        }
         const controllers = await runControllers({
           client,
           log,
@@ -101,22 +290,19 @@ export function controllerCommand(): Command {
           noRemoteBases: flags.remoteBases,
           storagePath: flags.storagePath,
           storageAdvertiseBase: flags.storageAdvAddr,
+          metrics,
         });
+        phase = 'running';
         log.info(
           { server: client.server, namespace: flags.watchAllNamespaces ? '*' : namespace },
           'controllers started',
         );
-        await new Promise<void>((resolve) => {
-          const shutdown = (signal: string) => {
-            log.info({ signal }, 'shutting down');
-            resolve();
-          };
-          process.once('SIGTERM', () => shutdown('SIGTERM'));
-          process.once('SIGINT', () => shutdown('SIGINT'));
-        });
+        await stopping;
+        phase = 'stopping';
         await controllers.stop();
-        await client.close();
-        log.info('stopped');
+        // Only after the controllers have stopped: a standby must not start while this process still writes.
+        await leader?.release();
+        await closeAll();
       })
   );
 }

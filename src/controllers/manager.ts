@@ -8,6 +8,7 @@ import { Controller, type ReconcileFunc } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
 import { isConditionTrue } from '../runtime/conditions.ts';
 import { silentLogger, type Logger } from '../runtime/logger.ts';
+import type { Metrics } from '../runtime/metrics.ts';
 import { Annotation } from '../api/meta.ts';
 import { GitRepositoryApi, type GitRepository } from '../api/gitrepository.ts';
 import { KustomizationApi, type Kustomization } from '../api/kustomization.ts';
@@ -22,6 +23,8 @@ export interface ManagerOptions {
   watchNamespace?: string;
   /** Reconcile only objects matching this label selector (sharding). */
   watchLabelSelector?: string;
+  /** Reconcile, queue and status metrics (Flux's gotk_* and controller-runtime's names). */
+  metrics?: Metrics;
 }
 
 export interface Caches {
@@ -95,14 +98,17 @@ export class Manager {
         kind: 'GitRepository',
         log,
         concurrency: 2,
+        metrics: options.metrics,
       }),
       kustomization: new Controller(reconcilers.kustomization(this.context, kustomizeEvents), {
         kind: 'Kustomization',
         log,
         concurrency: options.concurrent ?? 4,
+        metrics: options.metrics,
       }),
     };
     this.watch();
+    if (options.metrics) this.recordStatusMetrics(options.metrics);
   }
 
   async start(): Promise<void> {
@@ -124,9 +130,10 @@ export class Manager {
       added: enqueue(git),
       updated: (previous, current) => {
         if (needsReconcile(previous, current)) enqueue(git)(current);
-        if (previous.status?.artifact?.revision !== current.status?.artifact?.revision) {
-          this.enqueueUsersOf(current);
-        }
+        const [before, after] = [previous.status?.artifact, current.status?.artifact];
+        if (before?.revision !== after?.revision) this.enqueueUsersOf(current);
+        // The same revision stored again (e.g. after a restart lost the artifact): wake whoever is not Ready.
+        else if (after && before?.lastUpdateTime !== after.lastUpdateTime) this.enqueueUsersOf(current, true);
       },
     });
     this.context.kustomizations.on({
@@ -142,20 +149,32 @@ export class Manager {
     });
   }
 
+  /** The status gauges follow what the cluster holds, so they also reflect status written by a previous leader. */
+  private recordStatusMetrics(metrics: Metrics): void {
+    for (const informer of [this.context.gitRepositories, this.context.kustomizations] as Informer[]) {
+      informer.on({
+        added: (o) => metrics.recordStatus(o),
+        updated: (_previous, o) => metrics.recordStatus(o),
+        deleted: (o) => metrics.recordStatus(o, true),
+      });
+    }
+  }
+
   /**
    * A new artifact: queue the Kustomizations built from it, except those already at that revision and
    * healthy or busy with it (Flux's rule, so a status write does not trigger a second reconcile).
    */
-  private enqueueUsersOf(source: GitRepository): void {
+  private enqueueUsersOf(source: GitRepository, restored = false): void {
     const revision = source.status?.artifact?.revision;
     if (!revision) return;
     const key = `GitRepository/${source.metadata.namespace}/${source.metadata.name}`;
     const users = this.context.kustomizations.list().filter((ks) => sourceKey(ks) === key);
     // Dependencies first, so a pipeline's stages are taken in order by the workers.
     for (const ks of sortByDependencies(users)) {
+      // A Reconciling condition may be left over from a crash, so a restored artifact only skips Ready ones.
+      const busy = !restored && isConditionTrue(ks.status, 'Reconciling');
       const settled =
-        (isConditionTrue(ks.status, 'Ready') || isConditionTrue(ks.status, 'Reconciling')) &&
-        ks.status?.lastAttemptedRevision === revision;
+        (isConditionTrue(ks.status, 'Ready') || busy) && ks.status?.lastAttemptedRevision === revision;
       if (!settled) this.controllers.kustomization.queue.add(objectKey(ks));
     }
   }

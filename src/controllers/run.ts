@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../runtime/logger.ts';
+import type { Metrics } from '../runtime/metrics.ts';
 import { ArtifactStore } from '../source/artifact.ts';
 import { Manager } from './manager.ts';
 import { gitRepositoryReconciler } from './gitrepository/reconciler.ts';
@@ -23,6 +24,7 @@ export interface ControllerOptions {
   /** Base URL advertised in artifact URLs. */
   storageAdvertiseBase?: string;
   kustomizeBinary?: string;
+  metrics?: Metrics;
 }
 
 export interface RunningControllers {
@@ -40,6 +42,7 @@ export async function runControllers(options: ControllerOptions): Promise<Runnin
       concurrent: options.concurrent,
       watchNamespace: options.watchNamespace,
       watchLabelSelector: options.watchLabelSelector,
+      metrics: options.metrics,
     },
     {
       git: (ctx, events) =>

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkQueue, type BackoffOptions, type QueueObserver } from './workqueue.ts';
 import { silentLogger, type Logger } from './logger.ts';
+import type { Metrics, ReconcileResult } from './metrics.ts';
 
 export interface Result {
   /** Reconcile again after this many milliseconds (e.g. the object's interval). */
@@ -35,6 +36,8 @@ export interface ControllerOptions {
   backoff?: BackoffOptions;
   log?: Logger;
   observer?: QueueObserver;
+  /** Records each reconcile's duration and result, and the queue's workqueue_* metrics. */
+  metrics?: Metrics;
 }
 
 /** ±5% (Flux's default --interval-jitter-percentage), so objects sharing an interval spread out. */
@@ -52,14 +55,20 @@ export class Controller {
   private readonly reconcile: ReconcileFunc;
   private readonly options: ControllerOptions;
   private readonly log: Logger;
+  /** controller-runtime's controller name (lowercase kind), as in logs and metric labels. */
+  private readonly name: string;
   private readonly abort = new AbortController();
   private workers: Promise<void>[] = [];
 
   constructor(reconcile: ReconcileFunc, options: ControllerOptions) {
     this.reconcile = reconcile;
     this.options = options;
-    this.log = (options.log ?? silentLogger).child({ controller: options.kind.toLowerCase() });
-    this.queue = new WorkQueue(options.backoff, options.observer);
+    this.name = options.kind.toLowerCase();
+    this.log = (options.log ?? silentLogger).child({ controller: this.name });
+    this.queue = new WorkQueue(
+      options.backoff,
+      options.observer ?? options.metrics?.queueObserver(this.name),
+    );
   }
 
   enqueue(namespace: string | undefined, name: string): void {
@@ -89,15 +98,25 @@ export class Controller {
         name,
         reconcileID: randomUUID(),
       });
+      const started = performance.now();
+      let outcome: ReconcileResult = 'error';
       try {
         const result = await this.reconcile({ namespace, name, signal: this.abort.signal, log });
         this.queue.forget(key);
+        outcome = result.requeueAfterMs === undefined ? 'success' : 'requeue_after';
         if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
       } catch (error) {
         // When stopping, an aborted reconcile is left to whoever runs next.
         if (!this.abort.signal.aborted) this.retryOrDrop(key, error, log);
       } finally {
         this.queue.done(key);
+        const seconds = (performance.now() - started) / 1000;
+        this.options.metrics?.recordReconcile(
+          this.name,
+          { kind: this.options.kind, namespace, name },
+          seconds,
+          outcome,
+        );
       }
     }
   }

@@ -109,7 +109,10 @@ export class WorkQueue {
     if (this.dirty.has(key)) {
       const waiter = this.waiters.shift();
       if (waiter) this.hand(key, waiter);
-      else this.queue.push(key);
+      else {
+        this.queue.push(key);
+        this.observer.depth?.(this.queue.length);
+      }
     }
   }
 
