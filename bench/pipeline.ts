@@ -63,6 +63,8 @@ const sluice: Engine = {
         '--kubeconfig',
         kubeconfig,
         '--log-level=debug', // the per-phase timings are printed with each release
+        '--metrics-addr=0',
+        '--health-addr=0',
       ]),
     ];
   },

@@ -43,6 +43,8 @@ describe('sluice controller (a separate process)', () => {
         '--kubeconfig',
         testKubeconfig(),
         '--watch-all-namespaces=false',
+        '--metrics-addr=0',
+        '--health-addr=0',
         '--concurrent=2',
       ],
       { env: { ...process.env, RUNTIME_NAMESPACE: namespace }, stdio: ['ignore', 'ignore', 'pipe'] },

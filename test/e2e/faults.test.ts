@@ -62,6 +62,8 @@ describe(
           '--kubeconfig',
           kubeconfig,
           '--watch-all-namespaces=false',
+          '--metrics-addr=0',
+          '--health-addr=0',
         ],
         { env: { ...process.env, RUNTIME_NAMESPACE: namespace }, stdio: 'ignore' },
       );
