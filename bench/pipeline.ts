@@ -8,7 +8,7 @@
 //   node bench/pipeline.ts [--runs 3] [--only sluice|flux]
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import { KubeClient, ContentType, type KubeObject } from '../src/kube/client.ts'
 import { ObjectClient } from '../src/kube/objects.ts';
 import { installCrds } from '../src/cli/install.ts';
 import { GitServer } from '../test/support/git-server.ts';
+import { readTree } from '../test/support/files.ts';
 import { repoRoot, waitForObject, condition } from '../test/support/cluster.ts';
 import { recordTimeline, firstAt, type Timeline } from '../test/support/timeline.ts';
 
@@ -169,16 +170,6 @@ async function cluster(engine: Engine, command: 'up' | 'down'): Promise<void> {
   if (command === 'down') clustersUp.delete(engine);
 }
 
-async function files(dir: string, prefix = ''): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(path.join(dir, prefix), { withFileTypes: true })) {
-    const rel = path.join(prefix, entry.name);
-    if (entry.isDirectory()) Object.assign(out, await files(dir, rel));
-    else out[rel] = await readFile(path.join(dir, rel), 'utf8');
-  }
-  return out;
-}
-
 const bump = (all: Record<string, string>, tag: string) =>
   Object.fromEntries(
     Object.entries(all)
@@ -196,7 +187,7 @@ async function scenario(engine: Engine, releases: number): Promise<Release[]> {
   try {
     await engine.install(client, kubeconfig);
     processes.push(...(await engine.start(kubeconfig)));
-    const fixture = await files(seed);
+    const fixture = await readTree(seed);
     await git.createRepo('my-app', fixture);
     await client.create('/api/v1/namespaces', {
       apiVersion: 'v1',

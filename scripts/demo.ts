@@ -7,7 +7,6 @@
 import { execFile } from 'node:child_process';
 import { promisify, parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import { KubeClient, ContentType, type KubeObject } from '../src/kube/client.ts';
@@ -16,6 +15,7 @@ import { installCrds } from '../src/cli/install.ts';
 import { runControllers } from '../src/controllers/run.ts';
 import { createLogger } from '../src/runtime/logger.ts';
 import { GitServer } from '../test/support/git-server.ts';
+import { readTree } from '../test/support/files.ts';
 import { repoRoot, localKubeconfig, waitForObject, condition } from '../test/support/cluster.ts';
 
 const run = promisify(execFile);
@@ -34,16 +34,6 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 const short = (revision: string) => revision.replace(/([0-9a-f]{8})[0-9a-f]{32,120}/g, '$1');
 const step = (stage: string, subject: string, state: string) =>
   say(`${elapsed()}  ${stage.padEnd(12)} ${subject.padEnd(34)} ${state}`);
-
-async function files(dir: string, prefix = ''): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(path.join(dir, prefix), { withFileTypes: true })) {
-    const rel = path.join(prefix, entry.name);
-    if (entry.isDirectory()) Object.assign(out, await files(dir, rel));
-    else out[rel] = await readFile(path.join(dir, rel), 'utf8');
-  }
-  return out;
-}
 
 /** Prints each Job, Deployment and Kustomization change of the namespace as one line, as it happens. */
 function follow(client: KubeClient): AbortController {
@@ -170,7 +160,7 @@ async function main(): Promise<void> {
   let following: AbortController | undefined;
   try {
     await installCrds(client, { timeoutMs: 60_000, log: () => undefined });
-    const repo = await files(seed);
+    const repo = await readTree(seed);
     await git.createRepo('my-app', repo);
     await objects.apply(
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },

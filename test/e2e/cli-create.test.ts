@@ -1,34 +1,14 @@
 // `sluice create source git` and `sluice create kustomization`: export, apply and wait, fail fast.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import path from 'node:path';
 import YAML from 'yaml';
+import { runSluice } from '../support/cli.ts';
 import { useControllerEnv } from '../support/controller.ts';
-import { repoRoot, testKubeconfig } from '../support/cluster.ts';
-
-const run = promisify(execFile);
 
 describe('sluice create', () => {
   const env = useControllerEnv('e2e-create');
 
-  async function sluice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const out = await run(process.execPath, [
-        path.join(repoRoot, 'src/cli/main.ts'),
-        ...args,
-        '--kubeconfig',
-        testKubeconfig(),
-        '-n',
-        env.namespace,
-      ]);
-      return { code: 0, ...out };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const sluice = (...args: string[]) => runSluice([...args, '-n', env.namespace]);
 
   let commit = '';
   before(async () => {

@@ -1,9 +1,6 @@
 // `sluice build` and `sluice diff` as a user runs them, against a Kustomization the controllers reconciled.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import path from 'node:path';
 import {
   useControllerEnv,
   gitRepository,
@@ -11,10 +8,8 @@ import {
   create,
   waitForReady,
 } from '../support/controller.ts';
-import { repoRoot, testKubeconfig } from '../support/cluster.ts';
 import { scratchDir } from '../support/files.ts';
-
-const run = promisify(execFile);
+import { runSluice } from '../support/cli.ts';
 
 const job = (image: string) => `apiVersion: batch/v1
 kind: Job
@@ -44,22 +39,7 @@ describe('sluice build and diff', () => {
   const env = useControllerEnv('e2e-diff');
   const dirs = scratchDir('diff');
 
-  async function sluice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const out = await run(process.execPath, [
-        path.join(repoRoot, 'src/cli/main.ts'),
-        ...args,
-        '--kubeconfig',
-        testKubeconfig(),
-        '-n',
-        env.namespace,
-      ]);
-      return { code: 0, ...out };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const sluice = (...args: string[]) => runSluice([...args, '-n', env.namespace]);
 
   before(async () => {
     await env.git.createRepo('app', live);

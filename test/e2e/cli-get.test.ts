@@ -3,10 +3,6 @@
 // hashes, ages and reconcile durations vary, and are filled in or normalised explicitly below).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { repoRoot, testKubeconfig } from '../support/cluster.ts';
 import {
   create,
   gitRepository,
@@ -14,36 +10,9 @@ import {
   useControllerEnv,
   waitForReady,
 } from '../support/controller.ts';
+import { runSluice } from '../support/cli.ts';
 
-const execFileAsync = promisify(execFile);
-const cli = path.join(repoRoot, 'src', 'cli', 'main.ts');
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `sluice <args> --kubeconfig <test cluster>` and returns its exit code and output. */
-async function sluice(...args: string[]): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await execFileAsync(
-      process.execPath,
-      [cli, ...args, '--kubeconfig', testKubeconfig()],
-      {
-        env: { ...process.env, FORCE_COLOR: undefined, FLUX_SYSTEM_NAMESPACE: undefined },
-      },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout: string; stderr: string };
-    return {
-      code: typeof failed.code === 'number' ? failed.code : -1,
-      stdout: failed.stdout,
-      stderr: failed.stderr,
-    };
-  }
-}
+const sluice = (...args: string[]) => runSluice(args);
 
 /**
  * Events output with what varies made fixed: each LAST SEEN cell becomes `<age>` (its column then loses its

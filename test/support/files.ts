@@ -1,6 +1,6 @@
 // Fixture directories for tests: a scratch root per test file, removed afterwards, and trees of files in it.
 import { after } from 'node:test';
-import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -24,4 +24,15 @@ export async function scratchDir(
       return dir;
     },
   };
+}
+
+/** Every file below `dir`, as relative path → content: a fixture folder ready for a git repository. */
+export async function readTree(dir: string, prefix = ''): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(join(dir, prefix), { withFileTypes: true })) {
+    const rel = join(prefix, entry.name);
+    if (entry.isDirectory()) Object.assign(out, await readTree(dir, rel));
+    else out[rel] = await readFile(join(dir, rel), 'utf8');
+  }
+  return out;
 }

@@ -1,0 +1,35 @@
+// Runs the sluice CLI as a user does, as a separate process against the test cluster.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import { repoRoot, testKubeconfig } from './cluster.ts';
+
+const execFileAsync = promisify(execFile);
+const cli = path.join(repoRoot, 'src', 'cli', 'main.ts');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `sluice <args> --kubeconfig <test cluster>`: its exit code and output (no colour, no namespace override). */
+export async function runSluice(args: string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync(
+      process.execPath,
+      [cli, ...args, '--kubeconfig', testKubeconfig()],
+      {
+        env: { ...process.env, FORCE_COLOR: undefined, FLUX_SYSTEM_NAMESPACE: undefined },
+      },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout: string; stderr: string };
+    return {
+      code: typeof failed.code === 'number' ? failed.code : -1,
+      stdout: failed.stdout,
+      stderr: failed.stderr,
+    };
+  }
+}
