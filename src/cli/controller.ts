@@ -52,6 +52,9 @@ interface ControllerFlags {
   watchLabelSelector?: string;
   /** Set by --no-remote-bases: commander files a "--no-" flag under the name without "no". */
   remoteBases: boolean;
+  /** Set by --no-cross-namespace-refs, filed the same way. */
+  crossNamespaceRefs: boolean;
+  defaultServiceAccount?: string;
   storagePath?: string;
   storageAdvAddr?: string;
   logLevel: string;
@@ -171,6 +174,17 @@ export function controllerCommand(): Command {
           true,
         ),
       )
+      .addOption(
+        booleanOption(
+          '--no-cross-namespace-refs',
+          "refuse a Kustomization whose sourceRef is in another namespace (a tenant cannot read another's source)",
+          false,
+        ),
+      )
+      .option(
+        '--default-service-account <name>',
+        "service account to impersonate, in the Kustomization's namespace, when it sets no serviceAccountName",
+      )
       .option('--storage-path <dir>', 'where artifacts are stored (default: a temporary directory)')
       .option('--storage-adv-addr <url>', 'base URL advertised in artifact URLs')
       .option('--log-level <level>', 'debug, info or error', 'info')
@@ -288,6 +302,8 @@ export function controllerCommand(): Command {
           watchNamespace: flags.watchAllNamespaces ? undefined : namespace,
           watchLabelSelector: flags.watchLabelSelector,
           noRemoteBases: flags.remoteBases,
+          noCrossNamespaceRefs: flags.crossNamespaceRefs,
+          defaultServiceAccount: flags.defaultServiceAccount,
           storagePath: flags.storagePath,
           storageAdvertiseBase: flags.storageAdvAddr,
           metrics,

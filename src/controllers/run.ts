@@ -19,6 +19,10 @@ export interface ControllerOptions {
   watchNamespace?: string;
   watchLabelSelector?: string;
   noRemoteBases?: boolean;
+  /** Refuse sourceRefs into another namespace (Flux's --no-cross-namespace-refs). */
+  noCrossNamespaceRefs?: boolean;
+  /** Impersonated when a Kustomization sets no serviceAccountName (Flux's --default-service-account). */
+  defaultServiceAccount?: string;
   /** Where artifacts are kept; a fresh temporary directory when unset. */
   storagePath?: string;
   /** Base URL advertised in artifact URLs. */
@@ -57,6 +61,8 @@ export async function runControllers(options: ControllerOptions): Promise<Runnin
           kustomizeBinary: options.kustomizeBinary,
           noRemoteBases: options.noRemoteBases,
           requeueDependencyMs: options.requeueDependencyMs,
+          noCrossNamespaceRefs: options.noCrossNamespaceRefs,
+          defaultServiceAccount: options.defaultServiceAccount,
         }),
     },
   );

@@ -62,13 +62,24 @@ export interface LoadOptions {
 
 export class KubeClient {
   readonly server: string;
+  /** The user this client acts as through impersonation; undefined for the kubeconfig's own identity. */
+  readonly impersonatedUser: string | undefined;
   private readonly kubeConfig: KubeConfig;
   private readonly dispatcher: Dispatcher | undefined;
+  /** A client made by impersonate() borrows its parent's connections and must not close them. */
+  private readonly ownsConnections: boolean;
 
-  private constructor(kubeConfig: KubeConfig, server: string, dispatcher: Dispatcher | undefined) {
+  private constructor(
+    kubeConfig: KubeConfig,
+    server: string,
+    dispatcher: Dispatcher | undefined,
+    impersonatedUser?: string,
+  ) {
     this.kubeConfig = kubeConfig;
     this.server = server.replace(/\/$/, '');
     this.dispatcher = dispatcher;
+    this.impersonatedUser = impersonatedUser;
+    this.ownsConnections = impersonatedUser === undefined;
   }
 
   /** Loads a kubeconfig file, $KUBECONFIG, ~/.kube/config or the in-cluster service account, in that order. */
@@ -93,6 +104,14 @@ export class KubeClient {
     const ctx = new RequestContext(cluster.server, HttpMethod.GET);
     await kc.applySecurityAuthentication(ctx);
     return new KubeClient(kc, cluster.server, ctx.getDispatcher() as Dispatcher | undefined);
+  }
+
+  /**
+   * A client that acts as `user` (the Impersonate-User header), sharing this client's connections and
+   * credentials. For a service account user name the API server adds the account's groups itself.
+   */
+  impersonate(user: string): KubeClient {
+    return new KubeClient(this.kubeConfig, this.server, this.dispatcher, user);
   }
 
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -152,7 +171,7 @@ export class KubeClient {
 
   /** Closes the connections, ending any watch still open (a graceful close would wait for it forever). */
   async close(): Promise<void> {
-    await this.dispatcher?.destroy();
+    if (this.ownsConnections) await this.dispatcher?.destroy();
   }
 
   private async send(
@@ -168,6 +187,7 @@ export class KubeClient {
     await this.kubeConfig.applyToHTTPSOptions(auth);
     const headers: Record<string, string> = { accept: options.accept ?? 'application/json' };
     for (const [key, value] of Object.entries(auth.headers ?? {})) headers[key.toLowerCase()] = String(value);
+    if (this.impersonatedUser) headers['impersonate-user'] = this.impersonatedUser;
     let body: string | undefined;
     if (options.body !== undefined) {
       headers['content-type'] = options.contentType ?? ContentType.json;

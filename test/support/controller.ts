@@ -5,7 +5,11 @@ import { after, before } from 'node:test';
 import type { KubeClient, KubeObject } from '../../src/kube/client.ts';
 import { ObjectClient } from '../../src/kube/objects.ts';
 import { installCrds } from '../../src/cli/install.ts';
-import { runControllers, type RunningControllers } from '../../src/controllers/run.ts';
+import {
+  runControllers,
+  type ControllerOptions,
+  type RunningControllers,
+} from '../../src/controllers/run.ts';
 import { GitRepositoryApi } from '../../src/api/gitrepository.ts';
 import { KustomizationApi } from '../../src/api/kustomization.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
@@ -24,11 +28,18 @@ export interface ControllerEnv {
 
 let crdsInstalled: Promise<void> | undefined;
 
+export interface ControllerEnvOptions {
+  /** This exact namespace instead of a fresh one. */
+  namespace?: string;
+  /** Controller flags, e.g. defaultServiceAccount or noCrossNamespaceRefs. */
+  controller?: Partial<ControllerOptions>;
+}
+
 /**
  * `prefix` names a fresh namespace; `{ namespace }` asks for that exact one (seed manifests name theirs), which
  * must not exist yet: the controllers would otherwise reconcile someone else's objects in it.
  */
-export function useControllerEnv(prefix: string, options: { namespace?: string } = {}): ControllerEnv {
+export function useControllerEnv(prefix: string, options: ControllerEnvOptions = {}): ControllerEnv {
   const env = {} as ControllerEnv;
   before(async () => {
     env.client = await testClient();
@@ -61,6 +72,7 @@ export function useControllerEnv(prefix: string, options: { namespace?: string }
       requeueDependencyMs: 1000,
       // SLUICE_TEST_LOG=debug shows the controllers' logs while tests run.
       log: createLogger({ level: process.env.SLUICE_TEST_LOG ?? 'silent' }),
+      ...options.controller,
     });
   });
   after(async () => {

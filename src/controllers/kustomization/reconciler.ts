@@ -28,7 +28,7 @@ import {
 import type { ArtifactStore } from '../../source/artifact.ts';
 import { entryForRef, parseObjectId, staleEntries } from '../../inventory/inventory.ts';
 import { ApplyError, PruneError, ResourceManager, type ChangeSetEntry } from '../../ssa/manager.ts';
-import type { ObjectRef } from '../../kube/objects.ts';
+import { ObjectClient, describeRef, type ObjectRef } from '../../kube/objects.ts';
 import { addFinalizer, finalizeStatus, hasFinalizer, patchStatus, removeFinalizer } from '../status.ts';
 import type { ControllerContext } from '../manager.ts';
 import { dependencyNotReady, findDependencyCycle, type ReadyCheck } from './dependencies.ts';
@@ -50,6 +50,10 @@ export interface KustomizationOptions {
   noRemoteBases?: boolean;
   /** How soon to look again at a missing artifact or unready dependency (Flux: --requeue-dependency, 30s). */
   requeueDependencyMs?: number;
+  /** Flux's --default-service-account: impersonated when a Kustomization names no serviceAccountName. */
+  defaultServiceAccount?: string;
+  /** Flux's --no-cross-namespace-refs: a sourceRef into another namespace is refused. */
+  noCrossNamespaceRefs?: boolean;
 }
 
 type Status = KustomizationStatus & { conditions?: NonNullable<KustomizationStatus['conditions']> };
@@ -64,6 +68,9 @@ interface Pass {
   readers: StatusReader[];
   /** Compiled dependsOn[].readyExpr, by dependency index. */
   readyChecks: (ReadyCheck | undefined)[];
+  /** Apply, prune and health act through this: the service account's identity when one is set. */
+  objects: ObjectClient;
+  resources: ResourceManager;
 }
 
 export function kustomizationReconciler(
@@ -71,12 +78,12 @@ export function kustomizationReconciler(
   events: EventRecorder,
   options: KustomizationOptions,
 ): ReconcileFunc {
-  const manager = new ResourceManager(ctx.objects);
   const requeueDependencyMs = options.requeueDependencyMs ?? 30_000;
 
   return async function reconcile(request) {
     const ks = await getKustomization(request);
     if (!ks) return {};
+    const objects = objectsFor(ks);
     const pass: Pass = {
       ks,
       status: structuredClone(ks.status ?? {}) as Status,
@@ -84,6 +91,8 @@ export function kustomizationReconciler(
       started: Date.now(),
       readers: [],
       readyChecks: [],
+      objects,
+      resources: new ResourceManager(objects),
     };
     if (ks.metadata['deletionTimestamp']) return finalize(pass);
     if (!hasFinalizer(ks)) {
@@ -122,9 +131,31 @@ export function kustomizationReconciler(
     });
   }
 
+  /**
+   * The identity that applies, prunes and checks health: the Kustomization's service account (else
+   * --default-service-account) in its namespace, impersonated; otherwise the controller's own.
+   */
+  function objectsFor(ks: Kustomization): ObjectClient {
+    const account = ks.spec.serviceAccountName || options.defaultServiceAccount;
+    if (!account) return ctx.objects;
+    const user = `system:serviceaccount:${ks.metadata.namespace}:${account}`;
+    // Discovery is not a permission boundary: the controller's REST mapping cache serves every identity.
+    return new ObjectClient(ctx.objects.client.impersonate(user), ctx.objects.mapper);
+  }
+
   /** Source, artifact and dependencies: each can make this pass wait without counting as a failure. */
   async function reconcileSource(pass: Pass): Promise<Result> {
     const { ks } = pass;
+    const sourceNamespace = ks.spec.sourceRef.namespace || ks.metadata.namespace;
+    if (options.noCrossNamespaceRefs && sourceNamespace !== ks.metadata.namespace) {
+      // An access rule, not a transient state: stall until the spec changes, as Flux does.
+      const { kind, name } = ks.spec.sourceRef;
+      const message = `can't access '${kind}/${sourceNamespace}/${name}', cross-namespace references have been blocked`;
+      markStalled(pass.status, ks.metadata.generation, 'AccessDenied', message);
+      setReady(pass, 'False', 'AccessDenied', message);
+      await event(pass, 'Warning', message);
+      return {};
+    }
     const source = getSource(ks);
     if (!source) {
       const { kind, name } = ks.spec.sourceRef;
@@ -244,7 +275,7 @@ export function kustomizationReconciler(
     signal: AbortSignal,
   ): Promise<ChangeSetEntry[]> {
     try {
-      const changeSet = await manager.applyAllStaged(objects, {
+      const changeSet = await pass.resources.applyAllStaged(objects, {
         fieldManager: FIELD_MANAGER,
         force: pass.ks.spec.force ?? false,
         signal,
@@ -278,7 +309,7 @@ export function kustomizationReconciler(
     const stale = staleEntries(previous, status.inventory?.entries ?? []);
     if (!ks.spec.prune || stale.length === 0) return;
     try {
-      const deleted = await manager.deleteAll(stale.map(refOfEntry), ownerLabels(ks));
+      const deleted = await pass.resources.deleteAll(stale.map(refOfEntry), ownerLabels(ks));
       const lines = deleted.filter((c) => c.action === 'deleted').map((c) => `${c.subject} deleted`);
       if (lines.length > 0) {
         pass.request.log.info({ output: lines }, 'garbage collection completed');
@@ -327,7 +358,7 @@ export function kustomizationReconciler(
       message,
     });
     await progress(pass, message);
-    const outcome = await waitForHealth(ctx.objects, targets, {
+    const outcome = await waitForHealth(pass.objects, targets, {
       timeoutMs,
       readers: pass.readers,
       signal: pass.request.signal,
@@ -369,15 +400,18 @@ export function kustomizationReconciler(
       (policy === DeletionPolicy.delete ||
         policy === DeletionPolicy.waitForTermination ||
         (policy === DeletionPolicy.mirrorPrune && ks.spec.prune));
-    if (shouldDelete) {
-      const refs = [...entries].reverse().map(refOfEntry);
+    const refs = [...entries].reverse().map(refOfEntry);
+    if (shouldDelete && !(await canImpersonate(pass))) {
+      // Deleting as the controller would escalate the account's rights; report the objects left instead.
+      await event(pass, 'Warning', `unable to prune objects: \n${refs.map(describeRef).join('\n')}`);
+    } else if (shouldDelete) {
       try {
-        const deleted = await manager.deleteAll(refs, ownerLabels(ks));
+        const deleted = await pass.resources.deleteAll(refs, ownerLabels(ks));
         const lines = deleted.filter((c) => c.action === 'deleted').map((c) => `${c.subject} deleted`);
         if (lines.length > 0) await event(pass, 'Normal', lines.join('\n'));
         if (policy === DeletionPolicy.waitForTermination) {
           const signal = AbortSignal.any([pass.request.signal, AbortSignal.timeout(timeoutOf(ks.spec))]);
-          await Promise.all(refs.map((ref) => ctx.objects.waitUntilGone(ref, signal))).catch(
+          await Promise.all(refs.map((ref) => pass.objects.waitUntilGone(ref, signal))).catch(
             async (error: unknown) => {
               await event(pass, 'Warning', `failed to wait for resources termination: ${String(error)}`);
             },
@@ -394,6 +428,19 @@ export function kustomizationReconciler(
     }
     await removeFinalizer(ctx.objects, ks);
     return {};
+  }
+
+  /** Whether the service account to impersonate (if any) still exists. */
+  async function canImpersonate(pass: Pass): Promise<boolean> {
+    const account = pass.ks.spec.serviceAccountName || options.defaultServiceAccount;
+    if (!account) return true;
+    const ref = {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      namespace: pass.ks.metadata.namespace,
+      name: account,
+    };
+    return (await ctx.objects.get(ref)) !== undefined;
   }
 
   /** A failed phase: Ready=False with its reason, a Warning event, and a retry after retryInterval. */
