@@ -52,8 +52,10 @@ export async function runControllers(options: ControllerOptions): Promise<Runnin
       git: (ctx, events) =>
         gitRepositoryReconciler(ctx, events, {
           store,
+          // Shaped like Flux's source-controller URLs; sluice does not serve artifacts over HTTP yet.
           advertiseBase:
-            options.storageAdvertiseBase ?? 'http://sluice-controller.sluice-system.svc.cluster.local.',
+            options.storageAdvertiseBase ??
+            `http://sluice-controller.${process.env.RUNTIME_NAMESPACE || 'flux-system'}.svc.cluster.local.`,
         }),
       kustomization: (ctx, events) =>
         kustomizationReconciler(ctx, events, {
