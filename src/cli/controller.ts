@@ -3,6 +3,7 @@
 // election, only the lease holder runs the controllers; losing the lease exits with 1 so Kubernetes restarts
 // the pod as a standby, as controller-runtime does.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { KubeClient } from '../kube/client.ts';
 import { parseDuration } from '../api/duration.ts';
@@ -11,9 +12,8 @@ import { Metrics } from '../runtime/metrics.ts';
 import { parseListenAddress, serve, type HttpServer, type Route } from '../runtime/server.ts';
 import { LeaderElector, defaultIdentity, defaultLeaderElectionTimings } from '../runtime/leaderelection.ts';
 import { runControllers } from '../controllers/run.ts';
-
-const leaseName = 'sluice-controller-leader-election';
-const serviceAccountNamespaceFile = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+import { controllerLeaseName as leaseName } from '../install/manifests.ts';
+import { serviceAccountRoot } from '../kube/incluster.ts';
 
 function parseBoolean(value: string): boolean {
   if (value === 'true') return true;
@@ -84,7 +84,7 @@ function leaseNamespace(flag: string | undefined): string {
   const namespace = flag || process.env.RUNTIME_NAMESPACE;
   if (namespace) return namespace;
   try {
-    return readFileSync(serviceAccountNamespaceFile, 'utf8').trim();
+    return readFileSync(path.join(serviceAccountRoot(), 'namespace'), 'utf8').trim();
   } catch {
     throw new InvalidArgumentError(
       '--enable-leader-election needs a namespace for its Lease: set --leader-election-namespace or RUNTIME_NAMESPACE',

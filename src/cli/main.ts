@@ -1,7 +1,9 @@
 // The sluice command line: one Command per verb, wired here.
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { sluiceVersion } from '../version.ts';
 import { installCommand } from './install.ts';
+import { uninstallCommand } from './uninstall.ts';
+import { checkCommand } from './check.ts';
 import { controllerCommand } from './controller.ts';
 import { getCommand } from './get.ts';
 import { resumeCommand, suspendCommand } from './suspend.ts';
@@ -12,17 +14,15 @@ import { diffCommand } from './diff.ts';
 import { createCommand } from './create.ts';
 import { reconcileCommand } from './reconcile.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
-
 export function program(): Command {
   return new Command('sluice')
     .description(
       'GitOps for ordered pipelines: Flux-compatible GitRepository and Kustomization, Jobs in order',
     )
-    .version(pkg.version, '-v, --version', 'print the sluice version')
+    .version(sluiceVersion, '-v, --version', 'print the sluice version')
     .addCommand(installCommand())
+    .addCommand(uninstallCommand())
+    .addCommand(checkCommand())
     .addCommand(getCommand())
     .addCommand(suspendCommand())
     .addCommand(resumeCommand())

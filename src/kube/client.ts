@@ -4,6 +4,7 @@ import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node'
 import { request, type Dispatcher } from 'undici';
 import { createInterface } from 'node:readline';
 import { KubeApiError, type Status } from './errors.ts';
+import { loadDefaultKubeConfig } from './incluster.ts';
 
 /** What every object has; typed API objects satisfy it, so generic code can take them too. */
 export interface KubeObjectHeader {
@@ -87,7 +88,7 @@ export class KubeClient {
     const kc = new KubeConfig();
     try {
       if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-      else kc.loadFromDefault();
+      else loadDefaultKubeConfig(kc);
     } catch (error) {
       const where = options.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config';
       const reason = error instanceof Error ? error.message : String(error);

@@ -1,11 +1,16 @@
 // Leader election on a coordination.k8s.io/v1 Lease with client-go's semantics, so replicas of sluice (and
 // tools that read Leases) behave as they do with Flux: one holder at a time, renewed before a deadline,
-// written with optimistic concurrency, and released on a clean shutdown so a standby takes over at once.
+// written with optimistic concurrency, and released on a clean shutdown so a standby takes over at once. The
+// holder also records its sluice version on the Lease, for `sluice check`.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { KubeClient } from '../kube/client.ts';
 import { isNotFound, isConflict } from '../kube/errors.ts';
 import { silentLogger, type Logger } from './logger.ts';
+import { sluiceVersion } from '../version.ts';
+
+/** The annotation on the Lease naming the sluice version of the replica that last acquired or renewed it. */
+export const leaseVersionAnnotation = 'sluice.dev/version';
 
 export interface LeaseSpec {
   holderIdentity?: string;
@@ -19,8 +24,19 @@ export interface LeaseSpec {
 export interface Lease {
   apiVersion: 'coordination.k8s.io/v1';
   kind: 'Lease';
-  metadata: { name: string; namespace: string; resourceVersion?: string; [key: string]: unknown };
+  metadata: {
+    name: string;
+    namespace: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
   spec?: LeaseSpec;
+}
+
+/** The lease's metadata with the holder's version annotation set, every other field kept. */
+export function withHolderVersion(metadata: Lease['metadata'], version: string): Lease['metadata'] {
+  return { ...metadata, annotations: { ...metadata.annotations, [leaseVersionAnnotation]: version } };
 }
 
 export interface LeaderElectionTimings {
@@ -98,6 +114,8 @@ export interface LeaderElectorOptions extends LeaderElectionTimings {
   namespace: string;
   name: string;
   identity: string;
+  /** Recorded on the Lease while this process holds it; default: this sluice's version. */
+  version?: string;
   log?: Logger;
 }
 
@@ -201,7 +219,10 @@ export class LeaderElector {
         {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
-          metadata: { name: this.options.name, namespace: this.options.namespace },
+          metadata: withHolderVersion(
+            { name: this.options.name, namespace: this.options.namespace },
+            this.options.version ?? sluiceVersion,
+          ),
           spec: nextLeaseSpec(undefined, identity, now, leaseDurationSeconds),
         },
         signal,
@@ -224,7 +245,11 @@ export class LeaderElector {
     return this.write(
       'PUT',
       this.path(),
-      { ...lease, spec: nextLeaseSpec(lease.spec, identity, now, leaseDurationSeconds) },
+      {
+        ...lease,
+        metadata: withHolderVersion(lease.metadata, this.options.version ?? sluiceVersion),
+        spec: nextLeaseSpec(lease.spec, identity, now, leaseDurationSeconds),
+      },
       signal,
     );
   }

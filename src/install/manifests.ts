@@ -1,0 +1,185 @@
+// What `sluice install` puts on a cluster, built for a namespace, an image and a version: the CRDs, the
+// namespace, the controller's ServiceAccount and RBAC, and its Deployment. `uninstall` and `check` find the
+// same objects through the names defined here. Pure: no cluster access.
+import { stringify } from 'yaml';
+import { allCrds } from '../api/crds.ts';
+import type { KubeObject } from '../kube/client.ts';
+import { refOf, type ObjectRef } from '../kube/objects.ts';
+
+/** The Deployment, its container's ServiceAccount, and the prefix of the ClusterRoleBinding. */
+export const controllerName = 'sluice-controller';
+
+/** The Lease the controller replicas elect a leader on (`sluice controller --enable-leader-election`). */
+export const controllerLeaseName = 'sluice-controller-leader-election';
+
+/** The Dockerfile's USER: the container runs as this uid and gid, never as root. */
+export const controllerUid = 65532;
+
+export const partOfLabels = { 'app.kubernetes.io/part-of': 'sluice' } as const;
+
+/** Where the controller keeps its artifacts in the pod (an emptyDir: they are fetched again after a restart). */
+export const storagePath = '/data';
+
+export const metricsPort = 8080;
+export const healthPort = 9440;
+
+export interface InstallManifestOptions {
+  namespace: string;
+  /** The controller image, e.g. registry.example.com/sluice-controller:0.1.0. */
+  image: string;
+  /** The sluice version, for the version label. */
+  version: string;
+}
+
+/** The image `sluice install` uses without --image: the Dockerfile built and tagged locally. */
+export const defaultImage = (version: string): string => `${controllerName}:${version}`;
+
+/** Named after the namespace too, so installs in two namespaces each keep their own binding. */
+export const clusterRoleBindingName = (namespace: string): string => `${controllerName}-${namespace}`;
+
+/** `sluice controller`'s arguments in the pod (the image's entrypoint is `sluice`). */
+export function controllerArgs(): string[] {
+  return [
+    'controller',
+    '--enable-leader-election',
+    '--log-level=info',
+    `--storage-path=${storagePath}`,
+    '--watch-all-namespaces=true',
+    `--metrics-addr=:${metricsPort}`,
+    `--health-addr=:${healthPort}`,
+  ];
+}
+
+function labels(version: string): Record<string, string> {
+  return { 'app.kubernetes.io/name': controllerName, ...partOfLabels, 'app.kubernetes.io/version': version };
+}
+
+export function namespaceManifest(namespace: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: namespace,
+      // As Flux labels flux-system: the controller's pod meets the restricted Pod Security Standard.
+      labels: {
+        ...partOfLabels,
+        'pod-security.kubernetes.io/warn': 'restricted',
+        'pod-security.kubernetes.io/warn-version': 'latest',
+      },
+    },
+  };
+}
+
+function serviceAccount({ namespace, version }: InstallManifestOptions): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: controllerName, namespace, labels: labels(version) },
+  };
+}
+
+function clusterRoleBinding({ namespace, version }: InstallManifestOptions): KubeObject {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: clusterRoleBindingName(namespace), labels: labels(version) },
+    // As Flux's kustomize-controller: it applies arbitrary manifests (any kind, any namespace), so it needs
+    // cluster-admin; that also covers its Leases, Events and impersonating the Kustomizations' service accounts.
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects: [{ kind: 'ServiceAccount', name: controllerName, namespace }],
+  };
+}
+
+function deployment({ namespace, image, version }: InstallManifestOptions): KubeObject {
+  const restricted = {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: controllerName, namespace, labels: labels(version) },
+    spec: {
+      replicas: 1,
+      // The selector is immutable: no version in it, so an upgrade is an ordinary rollout.
+      selector: { matchLabels: { 'app.kubernetes.io/name': controllerName } },
+      template: {
+        metadata: {
+          labels: labels(version),
+          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(metricsPort) },
+        },
+        spec: {
+          serviceAccountName: controllerName,
+          // SIGTERM aborts the reconciles in progress and releases the Lease; a minute covers a slow API server.
+          terminationGracePeriodSeconds: 60,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: controllerUid,
+            runAsGroup: controllerUid,
+            fsGroup: controllerUid,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: 'manager',
+              image,
+              imagePullPolicy: 'IfNotPresent',
+              args: controllerArgs(),
+              env: [
+                { name: 'RUNTIME_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+              ],
+              ports: [
+                { name: 'http-prom', containerPort: metricsPort, protocol: 'TCP' },
+                { name: 'healthz', containerPort: healthPort, protocol: 'TCP' },
+              ],
+              livenessProbe: { httpGet: { path: '/healthz', port: 'healthz' } },
+              readinessProbe: { httpGet: { path: '/readyz', port: 'healthz' } },
+              // Flux's kustomize-controller values: kustomize builds and git checkouts are the peaks.
+              resources: {
+                requests: { cpu: '100m', memory: '64Mi' },
+                limits: { cpu: '1000m', memory: '1Gi' },
+              },
+              securityContext: restricted,
+              volumeMounts: [
+                { name: 'data', mountPath: storagePath },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'data', emptyDir: {} },
+            { name: 'tmp', emptyDir: {} },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** Everything `sluice install` applies, in reading order (the staged apply sorts them itself). */
+export function installManifests(options: InstallManifestOptions): KubeObject[] {
+  return [
+    ...allCrds(),
+    namespaceManifest(options.namespace),
+    serviceAccount(options),
+    clusterRoleBinding(options),
+    deployment(options),
+  ];
+}
+
+/**
+ * The controller's own objects in a namespace, in the order `uninstall` deletes them: the Deployment first (the
+ * controller must stop before finalizers are removed), then its RBAC and ServiceAccount.
+ */
+export function componentRefs(namespace: string): ObjectRef[] {
+  const options = { namespace, image: '', version: '' };
+  return [deployment(options), clusterRoleBinding(options), serviceAccount(options)].map(refOf);
+}
+
+/** Objects as a multi-document YAML stream, each document starting with `---`. */
+export function manifestsYaml(objects: KubeObject[]): string {
+  return objects.map((o) => `---\n${stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('');
+}
