@@ -54,7 +54,14 @@ const sluice: Engine = {
   name: 'sluice',
   needsTargetNamespace: false,
   clusterDir: path.join(repoRoot, '.cluster-bench-sluice'),
-  ports: { etcd: '13379', etcdPeer: '13380', apiserver: '17443', kcm: '21257', scheduler: '21259' },
+  ports: {
+    etcd: '13379',
+    etcdPeer: '13380',
+    apiserver: '17443',
+    kcm: '21257',
+    scheduler: '21259',
+    kubelet: '21252',
+  },
   install: (client) => installCrds(client, { timeoutMs: 60_000, log: () => undefined }),
   async start(kubeconfig) {
     return [
@@ -75,7 +82,14 @@ const flux: Engine = {
   name: 'flux',
   needsTargetNamespace: true,
   clusterDir: path.join(repoRoot, '.cluster-bench-flux'),
-  ports: { etcd: '14379', etcdPeer: '14380', apiserver: '18443', kcm: '22257', scheduler: '22259' },
+  ports: {
+    etcd: '14379',
+    etcdPeer: '14380',
+    apiserver: '18443',
+    kcm: '22257',
+    scheduler: '22259',
+    kubelet: '22252',
+  },
   async install(_client, kubeconfig) {
     const crds = (await readdir(path.join(fluxBin, 'crds')))
       .map((f) => ['-f', path.join(fluxBin, 'crds', f)])
@@ -161,6 +175,7 @@ function clusterEnv(engine: Engine): NodeJS.ProcessEnv {
     SLUICE_APISERVER_PORT: engine.ports['apiserver'],
     SLUICE_KCM_PORT: engine.ports['kcm'],
     SLUICE_SCHEDULER_PORT: engine.ports['scheduler'],
+    SLUICE_KWOK_KUBELET_PORT: engine.ports['kubelet'],
   };
 }
 

@@ -8,6 +8,8 @@ ETCD_PEER_PORT=${SLUICE_ETCD_PEER_PORT:-12380}
 APISERVER_PORT=${SLUICE_APISERVER_PORT:-16443}
 KCM_PORT=${SLUICE_KCM_PORT:-20257}
 SCHEDULER_PORT=${SLUICE_SCHEDULER_PORT:-20259}
+# kwok's kubelet server: the apiserver reaches it for `kubectl logs` and friends.
+KWOK_KUBELET_PORT=${SLUICE_KWOK_KUBELET_PORT:-20250}
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
 say() { printf '[cluster] %s\n' "$*" >&2; }

@@ -45,6 +45,10 @@ make_pki() {
     openssl req -new -key apiserver.key -subj "/CN=kube-apiserver" -out apiserver.csr 2>/dev/null
     printf 'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n' >server.ext
     openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile server.ext -out apiserver.crt 2>/dev/null
+    key kubelet
+    openssl req -new -key kubelet.key -subj "/CN=kwok-node-0" -out kubelet.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:kwok-node-0\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n' >kubelet.ext
+    openssl x509 -req -in kubelet.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile kubelet.ext -out kubelet.crt 2>/dev/null
     key admin
     openssl req -new -key admin.key -subj "/O=system:masters/CN=sluice-admin" -out admin.csr 2>/dev/null
     printf 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n' >client.ext
@@ -73,17 +77,35 @@ current-context: sluice-local
 EOF
 }
 
+# The fake node runs no processes, so kwok serves a container's log from a file: .cluster/container-logs/
+# <container>.log for the container names below (the seeds' Jobs and the tests'), default.log for any other.
+# Files are in the CRI log format ("<RFC3339Nano time> stdout F <line>"); whoever wants a log writes its file.
+LOG_CONTAINERS=(migration cache pre post)
+
+kwok_logs_config() {
+  local dir=$STATE/container-logs name
+  mkdir -p "$dir"
+  printf '%s stdout F (kwok node: no process ran, so this container printed nothing)\n' \
+    "$(date -u +%Y-%m-%dT%H:%M:%S.000000000Z)" >"$dir/default.log"
+  printf -- '---\napiVersion: kwok.x-k8s.io/v1alpha1\nkind: ClusterLogs\nmetadata:\n  name: container-logs\nspec:\n  logs:\n'
+  for name in "${LOG_CONTAINERS[@]}"; do
+    printf '  - containers: [%s]\n    logsFile: %s\n' "$name" "$dir/$name.log"
+  done
+  printf '  - logsFile: %s\n' "$dir/default.log"
+}
+
 kwok_config() {
   local stages=$KWOK_BIN/stages
   {
     # Standalone kwok does not default these when given a config file, and refuses to start at 0.
-    printf 'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions:\n  manageAllNodes: true\n  nodeLeaseDurationSeconds: 40\n  nodeLeaseParallelism: 4\n  podPlayStageParallelism: 4\n  nodePlayStageParallelism: 4\n  podsOnNodeSyncParallelism: 1\n  cidr: 10.244.0.0/16\n  nodeIP: 192.0.2.10\n'
+    printf 'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions:\n  manageAllNodes: true\n  nodeLeaseDurationSeconds: 40\n  nodeLeaseParallelism: 4\n  podPlayStageParallelism: 4\n  nodePlayStageParallelism: 4\n  podsOnNodeSyncParallelism: 1\n  cidr: 10.244.0.0/16\n  nodeIP: 127.0.0.1\n  enableDebuggingHandlers: true\n  nodePort: %s\n  serverAddress: 127.0.0.1:%s\n' "$KWOK_KUBELET_PORT" "$KWOK_KUBELET_PORT"
     # kwok's own stages (read from its module, not copied into this repo), then ours.
     for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
       pod/fast/pod-ready.yaml pod/fast/pod-delete.yaml pod/chaos/pod-container-running-failed.yaml; do
       printf -- '---\n'; cat "$stages/$f"
     done
     printf -- '---\n'; cat "$here/job-pod-complete.stage.yaml"
+    kwok_logs_config
   } >"$STATE/kwok.yaml"
 }
 
@@ -123,11 +145,12 @@ node_schedulable() { # Ready, and the node-lifecycle controller has lifted the n
 
 ports_free() {
   local port
-  for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$KCM_PORT" "$SCHEDULER_PORT"; do
+  for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$KCM_PORT" "$SCHEDULER_PORT" "$KWOK_KUBELET_PORT"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       die "port $port on 127.0.0.1 is already in use (another local cluster, perhaps from another checkout?).
   Stop it with 'npm run cluster:down' in that checkout, or choose other ports with SLUICE_ETCD_PORT,
-  SLUICE_ETCD_PEER_PORT, SLUICE_APISERVER_PORT, SLUICE_KCM_PORT and SLUICE_SCHEDULER_PORT."
+  SLUICE_ETCD_PEER_PORT, SLUICE_APISERVER_PORT, SLUICE_KCM_PORT, SLUICE_SCHEDULER_PORT and
+  SLUICE_KWOK_KUBELET_PORT."
     fi
   done
 }
@@ -163,7 +186,8 @@ main() {
     --client-ca-file="$pki/ca.crt" --authorization-mode=RBAC \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
-    --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true
+    --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
+    --kubelet-preferred-address-types=InternalIP
   wait_until "kube-apiserver /readyz" 90 apiserver_ready
 
   local probes=--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics
@@ -175,7 +199,9 @@ main() {
   start kube-scheduler "$KUBERNETES_BIN/kube-scheduler" --kubeconfig="$KUBECONFIG_PATH" \
     --leader-elect=false --bind-address=127.0.0.1 --secure-port="$SCHEDULER_PORT" "$probes"
   start kwok "$KWOK_BIN/kwok" --kubeconfig="$KUBECONFIG_PATH" --config="$STATE/kwok.yaml" \
-    --manage-all-nodes=true --node-lease-duration-seconds=40 --cidr=10.244.0.0/16 --node-ip=192.0.2.10
+    --manage-all-nodes=true --node-lease-duration-seconds=40 --cidr=10.244.0.0/16 --node-ip=127.0.0.1 \
+    --node-port="$KWOK_KUBELET_PORT" --server-address="127.0.0.1:$KWOK_KUBELET_PORT" \
+    --tls-cert-file="$pki/kubelet.crt" --tls-private-key-file="$pki/kubelet.key"
 
   kctl apply -f "$here/node.yaml" >/dev/null
   wait_until "the default ServiceAccount" 60 kctl get serviceaccount default -n default

@@ -2,17 +2,15 @@
 // `--for Kustomization/<name>` adds the events of its source, `--watch` streams new ones until Ctrl-C.
 import { Command } from 'commander';
 import type { KubeClient, KubeList, KubeObject } from '../kube/client.ts';
-import { isNotFound } from '../kube/errors.ts';
 import { KustomizationApi } from '../api/kustomization.ts';
 import {
-  collectionPath,
+  getKustomization,
   formatTable,
   humanDuration,
   runWithClient,
   watchCollection,
   withClusterOptions,
   type ClusterOptions,
-  type FluxObject,
 } from './output.ts';
 
 export interface KubeEvent extends KubeObject {
@@ -115,17 +113,7 @@ async function queriesFor(
   if (!kind) throw new Error(`'${kindPart}' is not a recognized Flux kind`);
   const queries: EventQuery[] = [{ namespace: listNamespace, fieldSelector: involving(kind, name) }];
   if (kind !== KustomizationApi.kind || !name) return { queries, otherNamespace: false };
-  let ks: FluxObject;
-  try {
-    ks = await client.get<FluxObject>(`${collectionPath(KustomizationApi, namespace)}/${name}`);
-  } catch (error) {
-    if (isNotFound(error)) {
-      throw new Error(`${KustomizationApi.plural}.${KustomizationApi.group} "${name}" not found`, {
-        cause: error,
-      });
-    }
-    throw error;
-  }
+  const ks = await getKustomization(client, namespace, name);
   const sourceRef = ks.spec?.['sourceRef'] as
     { kind?: string; name?: string; namespace?: string } | undefined;
   if (!sourceRef?.kind || !sourceRef.name) return { queries, otherNamespace: false };

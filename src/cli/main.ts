@@ -9,6 +9,7 @@ import { getCommand } from './get.ts';
 import { resumeCommand, suspendCommand } from './suspend.ts';
 import { eventsCommand } from './events.ts';
 import { treeCommand } from './tree.ts';
+import { logsCommand } from './logs.ts';
 import { buildCommand } from './build.ts';
 import { diffCommand } from './diff.ts';
 import { createCommand } from './create.ts';
@@ -28,6 +29,7 @@ export function program(): Command {
     .addCommand(resumeCommand())
     .addCommand(eventsCommand())
     .addCommand(treeCommand())
+    .addCommand(logsCommand())
     .addCommand(controllerCommand())
     .addCommand(buildCommand())
     .addCommand(diffCommand())

@@ -8,7 +8,7 @@ import {
   type Query,
   type WatchEvent,
 } from '../kube/client.ts';
-import { isGone } from '../kube/errors.ts';
+import { isGone, isNotFound } from '../kube/errors.ts';
 import { GitRepositoryApi } from '../api/gitrepository.ts';
 import { KustomizationApi } from '../api/kustomization.ts';
 import type { ApiType } from '../api/meta.ts';
@@ -100,6 +100,23 @@ export const gitRepositoryKind: FluxKind = {
 export function collectionPath(api: ApiType, namespace: string | undefined): string {
   const base = `/apis/${api.group}/${api.version}`;
   return namespace === undefined ? `${base}/${api.plural}` : `${base}/namespaces/${namespace}/${api.plural}`;
+}
+
+/** One Kustomization, or the error kubectl gives for a missing one. */
+export async function getKustomization(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<FluxObject> {
+  try {
+    return await client.get<FluxObject>(`${collectionPath(KustomizationApi, namespace)}/${name}`);
+  } catch (error) {
+    if (isNotFound(error))
+      throw new Error(`${KustomizationApi.plural}.${KustomizationApi.group} "${name}" not found`, {
+        cause: error,
+      });
+    throw error;
+  }
 }
 
 export const readyCondition = (object: FluxObject) =>

@@ -3,11 +3,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'yaml';
 import type { KubeClient } from '../kube/client.ts';
-import { isNotFound } from '../kube/errors.ts';
 import { KustomizationApi } from '../api/kustomization.ts';
 import { parseObjectId } from '../inventory/inventory.ts';
 import {
-  collectionPath,
+  getKustomization,
   runWithClient,
   withClusterOptions,
   type ClusterOptions,
@@ -47,18 +46,6 @@ export function formatTree(root: TreeNode): string {
   };
   walk(root.resources ?? [], '');
   return `${lines.join('\n')}\n`;
-}
-
-async function getKustomization(client: KubeClient, namespace: string, name: string): Promise<FluxObject> {
-  try {
-    return await client.get<FluxObject>(`${collectionPath(KustomizationApi, namespace)}/${name}`);
-  } catch (error) {
-    if (isNotFound(error))
-      throw new Error(`${KustomizationApi.plural}.${KustomizationApi.group} "${name}" not found`, {
-        cause: error,
-      });
-    throw error;
-  }
 }
 
 const isKustomization = (group: string, kind: string) =>

@@ -3,6 +3,7 @@
 import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
 import { request, type Dispatcher } from 'undici';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { KubeApiError, type Status } from './errors.ts';
 import { loadDefaultKubeConfig } from './incluster.ts';
 
@@ -138,6 +139,18 @@ export class KubeClient {
 
   delete<T = Status | KubeObject>(path: string, body?: unknown, query?: Query): Promise<T> {
     return this.request<T>('DELETE', path, { body, query });
+  }
+
+  /**
+   * GETs `path` and hands back the response body unread, for text the server streams (pod logs); a status of
+   * 400 or more is thrown as a KubeApiError.
+   */
+  async stream(path: string, query: Query, signal?: AbortSignal): Promise<Readable> {
+    const response = await this.send('GET', path, { query, signal, accept: '*/*' });
+    if (response.statusCode >= 400) {
+      throw KubeApiError.fromResponse(response.statusCode, await response.body.text(), `GET ${path}`);
+    }
+    return response.body;
   }
 
   /** Streams watch events until the server ends the watch or `signal` aborts. An ERROR event is thrown. */

@@ -22,6 +22,7 @@ const clusterEnv = {
   SLUICE_APISERVER_PORT: '19443',
   SLUICE_KCM_PORT: '23257',
   SLUICE_SCHEDULER_PORT: '23259',
+  SLUICE_KWOK_KUBELET_PORT: '23250',
 };
 const kubeconfig = path.join(clusterDir, 'kubeconfig');
 const namespace = 'faults';

@@ -1,0 +1,210 @@
+// `sluice logs ks <name>`: the pod logs of the Jobs a Kustomization applied, Job by Job in inventory order,
+// each pod's containers under a header. Flux has no such command: `flux logs` shows the
+// controllers' own logs.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { KubeClient, KubeList, KubeObject, KubeObjectMeta } from '../kube/client.ts';
+import { isNotFound } from '../kube/errors.ts';
+import { parseDuration } from '../api/duration.ts';
+import { parseObjectId, type ObjectId } from '../inventory/inventory.ts';
+import {
+  getKustomization,
+  ReportedFailure,
+  runWithClient,
+  withClusterOptions,
+  type ClusterOptions,
+  type StatusLog,
+} from './output.ts';
+
+interface LogsOptions extends ClusterOptions {
+  container?: string;
+  follow?: boolean;
+  tail?: number;
+  since?: number;
+  timestamps?: boolean;
+}
+
+interface ObjectMeta extends KubeObjectMeta {
+  name: string;
+  namespace: string;
+  creationTimestamp?: string;
+}
+
+interface Job extends KubeObject {
+  metadata: ObjectMeta;
+  spec?: { selector?: { matchLabels?: Record<string, string> } };
+}
+
+interface Container {
+  name: string;
+}
+
+export interface Pod extends KubeObject {
+  metadata: ObjectMeta;
+  spec?: { initContainers?: Container[]; containers?: Container[] };
+  status?: { phase?: string };
+}
+
+/** The Jobs of an inventory, in inventory order (the order the Kustomization applies them in). */
+export function inventoryJobs(entries: readonly { id: string }[]): ObjectId[] {
+  return entries
+    .map((entry) => parseObjectId(entry.id))
+    .filter((id) => id.group === 'batch' && id.kind === 'Job');
+}
+
+/** The label selector of a Job's pods: its own selector, or the controller-uid label every Job's pods carry. */
+export function jobPodSelector(job: Job): string {
+  const labels = job.spec?.selector?.matchLabels;
+  if (labels && Object.keys(labels).length > 0) {
+    return Object.entries(labels)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(',');
+  }
+  return `batch.kubernetes.io/controller-uid=${job.metadata.uid ?? ''}`;
+}
+
+/** Pods oldest first, so a Job's retries print in the order they ran. */
+export function podsInRunOrder(pods: readonly Pod[]): Pod[] {
+  const created = (pod: Pod) => pod.metadata.creationTimestamp ?? '';
+  return [...pods].sort(
+    (a, b) => created(a).localeCompare(created(b)) || a.metadata.name.localeCompare(b.metadata.name),
+  );
+}
+
+/** The containers to print: the one asked for, else every init container then every container. */
+export function containersToPrint(pod: Pod, only?: string): string[] {
+  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name);
+  return only === undefined ? all : all.filter((name) => name === only);
+}
+
+/** tail(1)'s header for one stream among several. */
+export const logHeader = (job: string, pod: Pod, container: string): string =>
+  `==> Job/${job} pod/${pod.metadata.name} container/${container} (${pod.status?.phase ?? 'Unknown'}) <==`;
+
+function parseTail(value: string): number {
+  const lines = Number(value);
+  if (!Number.isInteger(lines) || lines < 0)
+    throw new InvalidArgumentError('give a whole number of lines, 0 or more');
+  return lines;
+}
+
+function parseSince(value: string): number {
+  try {
+    return Math.max(1, Math.ceil(parseDuration(value, '--since') / 1000));
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+async function getJob(client: KubeClient, id: ObjectId): Promise<Job | undefined> {
+  try {
+    return await client.get<Job>(`/apis/batch/v1/namespaces/${id.namespace}/jobs/${id.name}`);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Copies one container's log to stdout; false when the server could not give it (reported on stderr). */
+async function printContainerLog(
+  client: KubeClient,
+  pod: Pod,
+  container: string,
+  options: LogsOptions,
+  log: StatusLog,
+): Promise<boolean> {
+  const { namespace, name } = pod.metadata;
+  try {
+    const body = await client.stream(`/api/v1/namespaces/${namespace}/pods/${name}/log`, {
+      container,
+      follow: options.follow === true ? true : undefined,
+      tailLines: options.tail,
+      sinceSeconds: options.since,
+      timestamps: options.timestamps === true ? true : undefined,
+    });
+    let last = '';
+    for await (const chunk of body) {
+      const text = String(chunk);
+      if (text) last = text;
+      if (!process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+    }
+    if (last && !last.endsWith('\n')) process.stdout.write('\n');
+    return true;
+  } catch (error) {
+    log.failure(
+      `pod/${name} container/${container}: cannot read its log: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return false;
+  }
+}
+
+/** Prints the logs of one Job's pods; false when a log could not be read. */
+async function printJobLogs(
+  client: KubeClient,
+  id: ObjectId,
+  options: LogsOptions,
+  log: StatusLog,
+): Promise<boolean> {
+  const jobRef = `${id.namespace}/${id.name}`;
+  const job = await getJob(client, id);
+  if (!job) {
+    log.waiting(
+      `Job/${jobRef}: not in the cluster any more (ttlSecondsAfterFinished deletes a finished Job with its pods), so no logs`,
+    );
+    return true;
+  }
+  const pods = await client.get<KubeList<Pod>>(`/api/v1/namespaces/${id.namespace}/pods`, {
+    labelSelector: jobPodSelector(job),
+  });
+  if (pods.items.length === 0) {
+    log.waiting(`Job/${jobRef}: no pods left (deleted by hand or by the pod garbage collector), so no logs`);
+    return true;
+  }
+  let ok = true;
+  for (const pod of podsInRunOrder(pods.items)) {
+    const containers = containersToPrint(pod, options.container);
+    if (containers.length === 0) {
+      log.waiting(`Job/${jobRef} pod/${pod.metadata.name}: no container named "${options.container}"`);
+      continue;
+    }
+    for (const container of containers) {
+      process.stdout.write(`${logHeader(jobRef, pod, container)}\n`);
+      ok = (await printContainerLog(client, pod, container, options, log)) && ok;
+    }
+  }
+  return ok;
+}
+
+export function logsCommand(): Command {
+  const kustomization = new Command('kustomization')
+    .aliases(['ks', 'kustomizations'])
+    .description("print the pod logs of a Kustomization's Jobs, Job by Job in the order it applied them")
+    .argument('<name>', 'the Kustomization')
+    .option('-c, --container <name>', 'print only this container of each pod')
+    .option('-f, --follow', 'stream each log until its container ends, Job after Job')
+    .addOption(new Option('--tail <lines>', 'the last lines of each log only').argParser(parseTail))
+    .addOption(
+      new Option('--since <duration>', 'lines newer than this only, e.g. 10m or 1h').argParser(parseSince),
+    )
+    .option('--timestamps', 'prefix each line with its RFC 3339 time');
+  withClusterOptions(kustomization).action(async (name: string, options: LogsOptions) => {
+    await runWithClient(options, async (client, log) => {
+      const ks = await getKustomization(client, options.namespace, name);
+      const ref = `${ks.metadata.namespace}/${name}`;
+      const entries = ks.status?.inventory?.entries;
+      if (entries === undefined) {
+        throw new Error(`Kustomization ${ref} has no inventory yet: it has not applied anything`);
+      }
+      const jobs = inventoryJobs(entries);
+      if (jobs.length === 0) {
+        log.waiting(`Kustomization ${ref} applied no Jobs, so there are no logs to show`);
+        return;
+      }
+      let ok = true;
+      for (const job of jobs) ok = (await printJobLogs(client, job, options, log)) && ok;
+      if (!ok) throw new ReportedFailure();
+    });
+  });
+  return new Command('logs')
+    .description('print the logs of the pods a Flux object ran')
+    .addCommand(kustomization);
+}
