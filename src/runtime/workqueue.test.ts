@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkQueue } from './workqueue.ts';
 
@@ -39,6 +39,25 @@ describe('WorkQueue', () => {
     assert.equal(await q.get(), 'a');
     q.done('a');
     q.shutDown();
+  });
+
+  it('drops a pending delayed add once the key is handed out: the pass schedules its own next one', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const q = new WorkQueue();
+      q.addAfter('a', 1_000); // e.g. "dependency not ready, look again in 1s"
+      q.add('a'); // ...but the dependency became ready and said so first
+      assert.equal(await q.get(), 'a');
+      q.done('a');
+      mock.timers.tick(5_000);
+      assert.equal(q.length, 0, 'the stale 1s timer queued a redundant pass');
+      q.addAfter('a', 1_000); // a timer set after the pass still fires
+      mock.timers.tick(1_000);
+      assert.equal(q.length, 1);
+      q.shutDown();
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it('doubles the retry delay per failure, up to the maximum, and forget resets it', () => {

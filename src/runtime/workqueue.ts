@@ -1,7 +1,8 @@
 // A work queue with client-go's semantics, because reconcilers depend on them: a key is queued at most once
 // (dirty set), is never handed to two workers at once (processing set: a key added while it is processed is
-// queued again when it is done), delayed adds keep the earliest time, and failures back off per key.
-// No npm package offers these guarantees together.
+// queued again when it is done), delayed adds keep the earliest time, and failures back off per key. Unlike
+// client-go, handing a key to a worker cancels its pending delayed add: every pass schedules its own next one,
+// so a stale timer would only run a redundant pass. No npm package offers these guarantees together.
 
 export interface BackoffOptions {
   /** First retry delay after a failure; doubles per consecutive failure of the same key. */
@@ -129,6 +130,11 @@ export class WorkQueue {
 
   private take(key: string): string {
     this.dirty.delete(key);
+    const delayed = this.delayed.get(key);
+    if (delayed) {
+      clearTimeout(delayed.timer);
+      this.delayed.delete(key);
+    }
     this.processing.add(key);
     const now = Date.now();
     this.startedAt.set(key, now);
