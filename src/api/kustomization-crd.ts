@@ -277,6 +277,19 @@ const status = objectField('What the reconciler last observed, applied and attem
     },
     ['entries'],
   ),
+  completedJobs: arrayField(
+    'sluice only: the Jobs with ttlSecondsAfterFinished seen to complete, each for one manifest digest; such a Job deleted by its TTL is not created again until its manifest changes.',
+    objectField(
+      'A Job that completed for one exact manifest.',
+      {
+        id: stringField('<namespace>_<name>_batch_Job of the Job.'),
+        digest: stringField('Checksum of the Job manifest as applied, as <algorithm>:<hex>.'),
+        revision: stringField('The source revision the Job completed for.'),
+        completedAt: stringField('When the controller saw the Job complete.', { format: 'date-time' }),
+      },
+      ['id', 'digest', 'revision', 'completedAt'],
+    ),
+  ),
   history: arrayField(
     'The outcomes of the last reconciles, most recent first, one per built manifest set and outcome.',
     objectField(

@@ -215,6 +215,20 @@ export interface KustomizationStatus extends ReconcileRequestStatus {
   inventory?: ResourceInventory;
   /** At most 5 snapshots, most recent first. */
   history?: Snapshot[];
+  /** sluice only: Jobs with ttlSecondsAfterFinished seen to complete, so their TTL deletion is not drift. */
+  completedJobs?: CompletedJob[];
+}
+
+/** A Job (one with ttlSecondsAfterFinished) that ran to completion for one exact manifest. */
+export interface CompletedJob {
+  /** The Job's inventory id, `<namespace>_<name>_batch_Job`. */
+  id: string;
+  /** `sha256:<hex>` of the Job's manifest as applied: another manifest is another run. */
+  digest: string;
+  /** The source revision it completed for. */
+  revision: string;
+  /** When the controller saw it complete. */
+  completedAt: string;
 }
 
 export interface Kustomization {

@@ -7,6 +7,7 @@ import { createTwoFilesPatch } from 'diff';
 import YAML from 'yaml';
 import type { KubeObject } from '../kube/client.ts';
 import { ObjectClient, describeRef, refOf } from '../kube/objects.ts';
+import { completedBefore } from '../controllers/kustomization/completed-jobs.ts';
 import { ResourceManager } from '../ssa/manager.ts';
 import { parseObjectId } from '../inventory/inventory.ts';
 import { FIELD_MANAGER } from '../controllers/kustomization/reconciler.ts';
@@ -43,9 +44,16 @@ export function diffCommand(): Command {
         const objects = new ObjectClient(client);
         const live = await getKustomization(objects, options.namespace, name);
         const built = await buildLocal(client, live, options.path);
+        const alreadyRan = new Set<string>();
         const plans = await new ResourceManager(objects).dryRunAll(built, {
           fieldManager: FIELD_MANAGER,
           force: live.spec.force ?? false,
+          // As the controller: a Job its TTL deleted after it completed for this manifest is not created again.
+          skip: (desired, existing) => {
+            const skip = existing === undefined && completedBefore(live.status?.completedJobs, desired);
+            if (skip) alreadyRan.add(describeRef(refOf(desired)));
+            return skip;
+          },
           signal: AbortSignal.timeout(120_000),
         });
         let changed = false;
@@ -69,6 +77,10 @@ export function diffCommand(): Command {
               process.stdout.write(createTwoFilesPatch(subject, subject, before, after, 'live', 'merged'));
             }
             changed = true;
+          } else if (alreadyRan.has(subject)) {
+            log.action(
+              `${subject} skipped (completed for this manifest, then deleted by its ttlSecondsAfterFinished)`,
+            );
           } else if (plan.action === 'skipped') {
             log.action(`${subject} skipped`);
           }

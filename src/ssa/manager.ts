@@ -33,6 +33,8 @@ export interface ApplyAllOptions {
   customStageKinds?: string[];
   /** How long definitions (CRDs, Namespaces) and classes may take to become ready. */
   readyTimeoutMs?: number;
+  /** Leaves an object alone (action "skipped") beyond the annotations that do so, given its live state. */
+  skip?: (desired: KubeObject, existing: KubeObject | undefined) => boolean;
   signal: AbortSignal;
 }
 
@@ -163,7 +165,9 @@ export class ResourceManager {
   /** What applying one object would do: skip, create, change, leave, or recreate (force, validated first). */
   private async planObject(object: KubeObject, options: ApplyAllOptions): Promise<Plan> {
     const existing = await this.objects.get(refOf(object));
-    if (skipApply(object, existing)) return { object, action: 'skipped', recreate: false, existing };
+    if (skipApply(object, existing) || options.skip?.(object, existing)) {
+      return { object, action: 'skipped', recreate: false, existing };
+    }
     try {
       const dryRun = await this.objects.apply(object, { fieldManager: options.fieldManager, dryRun: true });
       const action = !existing ? 'created' : drifted(existing, dryRun) ? 'configured' : 'unchanged';

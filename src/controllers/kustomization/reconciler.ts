@@ -28,7 +28,7 @@ import {
 import type { ArtifactStore } from '../../source/artifact.ts';
 import { entryForRef, parseObjectId, staleEntries } from '../../inventory/inventory.ts';
 import { ApplyError, PruneError, ResourceManager, type ChangeSetEntry } from '../../ssa/manager.ts';
-import { ObjectClient, describeRef, type ObjectRef } from '../../kube/objects.ts';
+import { ObjectClient, describeRef, refOf, type ObjectRef } from '../../kube/objects.ts';
 import { addFinalizer, finalizeStatus, hasFinalizer, patchStatus, removeFinalizer } from '../status.ts';
 import type { ControllerContext } from '../manager.ts';
 import { dependencyNotReady, findDependencyCycle, type ReadyCheck } from './dependencies.ts';
@@ -36,6 +36,7 @@ import { CelExpressionError, healthCheckReader, readyExprEvaluator } from '../..
 import type { StatusReader } from '../../kstatus/status.ts';
 import { upsertHistory } from './history.ts';
 import { healthTargets } from './health.ts';
+import { completedBefore, isJobWithTTL, jobId, updateLedger, type JobObservation } from './completed-jobs.ts';
 import { waitForHealth } from '../../ssa/wait.ts';
 import { healthCheckFailedMessage, healthCheckPassedMessage } from '../../kstatus/aggregate.ts';
 import { PhaseError, buildManifests, fetchArtifact, ownerLabels, prepareObjects } from './manifests.ts';
@@ -251,6 +252,7 @@ export function kustomizationReconciler(
       lap('prune');
       const changed = changeSet.some((c) => c.action !== 'unchanged' && c.action !== 'skipped');
       await checkHealth(pass, changeSet, objects, revision, changed, built.digest);
+      await recordCompletedJobs(pass, changeSet, objects, revision);
       lap('health');
 
       status.lastAppliedRevision = revision;
@@ -275,11 +277,24 @@ export function kustomizationReconciler(
     signal: AbortSignal,
   ): Promise<ChangeSetEntry[]> {
     try {
+      const alreadyRan: string[] = [];
       const changeSet = await pass.resources.applyAllStaged(objects, {
         fieldManager: FIELD_MANAGER,
         force: pass.ks.spec.force ?? false,
+        // Unlike Flux: a Job its TTL deleted after it completed is not drift, so it is not run again.
+        skip: (desired, existing) => {
+          const skip = existing === undefined && completedBefore(pass.status.completedJobs, desired);
+          if (skip) alreadyRan.push(describeRef(refOf(desired)));
+          return skip;
+        },
         signal,
       });
+      if (alreadyRan.length > 0) {
+        pass.request.log.info(
+          { jobs: alreadyRan },
+          'not creating Jobs that completed for this manifest and were deleted by their ttlSecondsAfterFinished',
+        );
+      }
       const changed = changeSet.filter((c) => c.action !== 'unchanged' && c.action !== 'skipped');
       if (changed.length > 0) {
         pass.request.log.info(
@@ -301,6 +316,49 @@ export function kustomizationReconciler(
       });
       throw new PhaseError('ReconciliationFailed', message, { cause: error });
     }
+  }
+
+  /**
+   * Records the Jobs with a TTL that have completed for their current manifest (status.completedJobs), so that
+   * once their TTL deletes them, later passes leave them deleted instead of running them again.
+   */
+  async function recordCompletedJobs(
+    pass: Pass,
+    changeSet: ChangeSetEntry[],
+    desired: KubeObject[],
+    revision: string,
+  ): Promise<void> {
+    const jobs = desired.filter(isJobWithTTL);
+    if (jobs.length === 0 && !pass.status.completedJobs) return;
+    const checked = new Set(
+      healthTargets(pass.ks, changeSet, desired)
+        .filter((t) => t.ref.kind === 'Job')
+        .map((t) => jobId({ metadata: { namespace: t.ref.namespace, name: t.ref.name } })),
+    );
+    const observed = new Map<string, JobObservation>();
+    for (const job of jobs) {
+      const id = jobId(job);
+      const live = await pass.objects.get(refOf(job));
+      const conditions = (live?.['status'] as { conditions?: { type: string; status: string }[] } | undefined)
+        ?.conditions;
+      observed.set(
+        id,
+        conditions?.some((c) => c.type === 'Complete' && c.status === 'True')
+          ? 'complete'
+          : !live && checked.has(id)
+            ? 'gone-after-health-check'
+            : 'unknown',
+      );
+    }
+    const ledger = updateLedger(
+      pass.status.completedJobs,
+      jobs,
+      (id) => observed.get(id) ?? 'unknown',
+      revision,
+      new Date(),
+    );
+    if (ledger.length > 0) pass.status.completedJobs = ledger;
+    else delete pass.status.completedJobs;
   }
 
   /** Deletes what the previous inventory had and this one does not (only with prune: true). */

@@ -1,0 +1,104 @@
+// The completed-Jobs ledger: which Jobs it covers, the manifest digest, and how a pass updates it.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KubeObject } from '../../kube/client.ts';
+import { completedBefore, isJobWithTTL, jobDigest, jobId, updateLedger } from './completed-jobs.ts';
+
+/** A Job with ttlSecondsAfterFinished `ttl`, or none when null. */
+const job = (name: string, image: string, ttl: number | null = 0): KubeObject => ({
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata: { name, namespace: 'apps' },
+  spec: {
+    ...(ttl === null ? {} : { ttlSecondsAfterFinished: ttl }),
+    template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migration', image }] } },
+  },
+});
+
+const now = new Date('2026-11-30T10:00:00Z');
+
+describe('completed Jobs ledger', () => {
+  it('covers batch Jobs that set ttlSecondsAfterFinished, 0 included', () => {
+    assert.equal(isJobWithTTL(job('a', 'app:1', 0)), true);
+    assert.equal(isJobWithTTL(job('a', 'app:1', 3600)), true);
+    assert.equal(isJobWithTTL(job('a', 'app:1', null)), false);
+    assert.equal(isJobWithTTL({ ...job('a', 'app:1'), apiVersion: 'example.com/v1' }), false);
+    assert.equal(jobId(job('db-migration', 'app:1')), 'apps_db-migration_batch_Job');
+  });
+
+  it('digests the manifest whatever the key order, and any change gives another digest', () => {
+    const a = job('m', 'app:1');
+    const reordered: KubeObject = {
+      spec: a['spec'],
+      metadata: a.metadata,
+      kind: 'Job',
+      apiVersion: 'batch/v1',
+    };
+    assert.equal(jobDigest(a), jobDigest(reordered));
+    assert.match(jobDigest(a), /^sha256:[0-9a-f]{64}$/);
+    assert.notEqual(jobDigest(a), jobDigest(job('m', 'app:2')));
+  });
+
+  it('records a Job seen complete, or gone after the health check passed, and nothing else', () => {
+    const desired = [
+      job('done', 'app:1'),
+      job('ttl-gone', 'app:1'),
+      job('running', 'app:1'),
+      job('no-ttl', 'app:1', null),
+    ];
+    const observations: Record<string, 'complete' | 'gone-after-health-check' | 'unknown'> = {
+      apps_done_batch_Job: 'complete',
+      'apps_ttl-gone_batch_Job': 'gone-after-health-check',
+      apps_running_batch_Job: 'unknown',
+      'apps_no-ttl_batch_Job': 'complete',
+    };
+    const ledger = updateLedger(
+      undefined,
+      desired,
+      (id) => observations[id] ?? 'unknown',
+      'main@sha1:abc',
+      now,
+    );
+    assert.deepEqual(
+      ledger.map((e) => [e.id, e.revision, e.completedAt]),
+      [
+        ['apps_done_batch_Job', 'main@sha1:abc', '2026-11-30T10:00:00.000Z'],
+        ['apps_ttl-gone_batch_Job', 'main@sha1:abc', '2026-11-30T10:00:00.000Z'],
+      ],
+    );
+    assert.equal(completedBefore(ledger, job('done', 'app:1')), true);
+    assert.equal(completedBefore(ledger, job('done', 'app:2')), false, 'a new image is a new run');
+    assert.equal(completedBefore(ledger, job('running', 'app:1')), false);
+  });
+
+  it('keeps a recorded run while its manifest stays, and drops it when the manifest changes or goes', () => {
+    const first = updateLedger(
+      undefined,
+      [job('m', 'app:1'), job('old', 'app:1')],
+      () => 'complete',
+      'rev1',
+      now,
+    );
+    const later = new Date('2026-11-30T11:00:00Z');
+    const same = updateLedger(
+      first,
+      [job('m', 'app:1'), job('old', 'app:1')],
+      () => 'unknown',
+      'rev2',
+      later,
+    );
+    assert.deepEqual(same, first, 'the first completion stays as recorded');
+
+    const bumped = updateLedger(first, [job('m', 'app:2')], () => 'unknown', 'rev3', later);
+    assert.deepEqual(bumped, [], 'the new manifest has not run yet; the removed Job is forgotten');
+    const ranAgain = updateLedger(bumped, [job('m', 'app:2')], () => 'complete', 'rev3', later);
+    assert.deepEqual(ranAgain, [
+      {
+        id: 'apps_m_batch_Job',
+        digest: jobDigest(job('m', 'app:2')),
+        revision: 'rev3',
+        completedAt: later.toISOString(),
+      },
+    ]);
+  });
+});

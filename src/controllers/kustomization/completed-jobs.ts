@@ -1,0 +1,76 @@
+// The ledger of Jobs that ran to completion, kept in status.completedJobs. Flux treats a Job deleted by its
+// ttlSecondsAfterFinished as drift and creates it again, so it re-runs on every reconcile; sluice records each
+// such Job's completion for its exact manifest and does not create it again until the manifest changes.
+import { createHash } from 'node:crypto';
+import type { CompletedJob } from '../../api/kustomization.ts';
+import type { KubeObject } from '../../kube/client.ts';
+import { objectId } from '../../inventory/inventory.ts';
+
+/** A batch Job whose manifest sets ttlSecondsAfterFinished (any value, 0 included). */
+export function isJobWithTTL(object: KubeObject): boolean {
+  const group = object.apiVersion?.split('/')[0];
+  const spec = object['spec'] as { ttlSecondsAfterFinished?: unknown } | undefined;
+  return object.kind === 'Job' && group === 'batch' && spec?.ttlSecondsAfterFinished !== undefined;
+}
+
+export const jobId = (job: KubeObject): string =>
+  objectId({
+    group: 'batch',
+    kind: 'Job',
+    namespace: job.metadata?.namespace ?? '',
+    name: job.metadata?.name ?? '',
+  });
+
+/** JSON with object keys sorted, so the digest does not depend on the order kustomize wrote them in. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export const jobDigest = (job: KubeObject): string =>
+  `sha256:${createHash('sha256').update(canonicalJson(job)).digest('hex')}`;
+
+/** True when this exact Job manifest is recorded as completed: gone now means its TTL deleted it. */
+export function completedBefore(ledger: readonly CompletedJob[] | undefined, job: KubeObject): boolean {
+  if (!isJobWithTTL(job)) return false;
+  const id = jobId(job);
+  const digest = jobDigest(job);
+  return (ledger ?? []).some((entry) => entry.id === id && entry.digest === digest);
+}
+
+/** What the controller knows of a desired Job at the end of a successful pass. */
+export type JobObservation =
+  /** Complete=True on the live Job. */
+  | 'complete'
+  /** Not found, and the health check that just passed covered it: Flux's rule counts that as completion. */
+  | 'gone-after-health-check'
+  /** Anything else: still running, failed, or gone without having been checked. */
+  | 'unknown';
+
+/**
+ * The ledger after a successful pass: one entry per desired Job with a TTL that completed for its current
+ * manifest; entries of Jobs no longer built, or built from another manifest now, are dropped.
+ */
+export function updateLedger(
+  ledger: readonly CompletedJob[] | undefined,
+  desired: readonly KubeObject[],
+  observe: (id: string) => JobObservation,
+  revision: string,
+  now: Date,
+): CompletedJob[] {
+  const next: CompletedJob[] = [];
+  for (const job of desired.filter(isJobWithTTL)) {
+    const id = jobId(job);
+    const digest = jobDigest(job);
+    const recorded = (ledger ?? []).find((entry) => entry.id === id && entry.digest === digest);
+    if (recorded) next.push(recorded);
+    else if (observe(id) !== 'unknown') next.push({ id, digest, revision, completedAt: now.toISOString() });
+  }
+  return next;
+}

@@ -1,0 +1,129 @@
+// A Job with ttlSecondsAfterFinished: once it completed and its TTL deleted it, later reconciles leave it deleted
+// (Flux creates it again as drift, so it re-runs on every interval); a new manifest runs it again.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  create,
+  gitRepository,
+  kustomization,
+  ksPath,
+  requestReconcile,
+  useControllerEnv,
+  waitForReady,
+} from '../support/controller.ts';
+import { condition, waitForObject } from '../support/cluster.ts';
+import { recordTimeline, type Timeline } from '../support/timeline.ts';
+import { runSluice } from '../support/cli.ts';
+import { scratchDir } from '../support/files.ts';
+import type { KubeObject } from '../../src/kube/client.ts';
+import type { CompletedJob } from '../../src/api/kustomization.ts';
+
+const migration = (image: string) => `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: db-migration
+spec:
+  ttlSecondsAfterFinished: 0
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: migration
+        image: ${image}
+`;
+
+interface KsStatus {
+  lastAppliedRevision?: string;
+  lastHandledReconcileAt?: string;
+  completedJobs?: CompletedJob[];
+}
+const statusOf = (ks: KubeObject) => (ks['status'] ?? {}) as KsStatus;
+
+describe('Jobs deleted by their ttlSecondsAfterFinished', () => {
+  const env = useControllerEnv('e2e-ttl-jobs');
+  const dirs = scratchDir('ttl-jobs');
+  let timeline: Timeline;
+  /** The distinct Jobs named db-migration that existed, by uid: how many times the migration ran. */
+  const runs = () =>
+    new Set(timeline.moments.filter((m) => m.kind === 'Job' && m.name === 'db-migration').map((m) => m.uid))
+      .size;
+  const job = () => ({ apiVersion: 'batch/v1', kind: 'Job', namespace: env.namespace, name: 'db-migration' });
+
+  before(() => {
+    timeline = recordTimeline(env.client, env.namespace);
+  });
+  after(() => timeline.stop());
+
+  it('are recorded as completed for their manifest once they ran', async () => {
+    const commit = await env.git.createRepo('app', { 'job.yaml': migration('ghcr.io/org/my-app:v1.0.0') });
+    await create(env, gitRepository(env, 'app'));
+    await create(env, kustomization(env, 'migrate', { wait: true, timeout: '2m' }));
+    const ready = await waitForReady(env, 'migrate', 'True', 'ReconciliationSucceeded');
+    await env.objects.waitUntilGone(job(), AbortSignal.timeout(30_000)); // the TTL controller removed it
+
+    const status = statusOf(ready);
+    assert.equal(status.lastAppliedRevision, `main@sha1:${commit}`);
+    assert.equal(status.completedJobs?.length, 1);
+    assert.equal(status.completedJobs?.[0]?.id, `${env.namespace}_db-migration_batch_Job`);
+    assert.equal(status.completedJobs?.[0]?.revision, `main@sha1:${commit}`);
+    assert.match(status.completedJobs?.[0]?.digest ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.equal(runs(), 1);
+  });
+
+  it('are not created again by a later reconcile of the same manifest (Flux would re-run them)', async () => {
+    await requestReconcile(env, 'Kustomization', 'migrate', 'again');
+    const ks = await waitForReady(
+      env,
+      'migrate',
+      'True',
+      'ReconciliationSucceeded',
+      (o) => statusOf(o).lastHandledReconcileAt === 'again',
+    );
+    assert.equal(await env.objects.get(job()), undefined);
+    assert.equal(runs(), 1, 'the migration ran a second time');
+    assert.equal(condition(ks, 'Ready')?.message, `Applied revision: ${statusOf(ks).lastAppliedRevision}`);
+    // Still declared: it stays in the inventory, so prune leaves it be.
+    const inventory = (ks['status'] as { inventory?: { entries: { id: string }[] } }).inventory;
+    assert.ok(inventory?.entries.some((e) => e.id === `${env.namespace}_db-migration_batch_Job`));
+
+    // `sluice diff` agrees: the same manifest is no change; a new image would create the Job again.
+    const dir = await (await dirs).tree({ 'job.yaml': migration('ghcr.io/org/my-app:v1.0.0') });
+    const same = await runSluice(['diff', 'ks', 'migrate', '-n', env.namespace, '--path', dir]);
+    assert.equal(same.stdout, '');
+    assert.equal(
+      same.stderr,
+      `► Job/${env.namespace}/db-migration skipped (completed for this manifest, then deleted by its ttlSecondsAfterFinished)\n`,
+    );
+    assert.equal(same.code, 0);
+    const bumped = await (await dirs).tree({ 'job.yaml': migration('ghcr.io/org/my-app:v1.1.0') });
+    const changed = await runSluice(['diff', 'ks', 'migrate', '-n', env.namespace, '--path', bumped]);
+    assert.equal(changed.stderr, `► Job/${env.namespace}/db-migration created\n`);
+    assert.equal(changed.code, 1);
+  });
+
+  it('run again when their manifest changes, and the record follows the new manifest', async () => {
+    const before = statusOf(
+      await waitForObject(env.client, ksPath(env), 'migrate', () => true, {
+        description: 'the Kustomization',
+      }),
+    ).completedJobs?.[0];
+    const commit = await env.git.commit(
+      'app',
+      { 'job.yaml': migration('ghcr.io/org/my-app:v1.1.0') },
+      'v1.1.0',
+    );
+    await requestReconcile(env, 'GitRepository', 'app', commit);
+    const ks = await waitForReady(
+      env,
+      'migrate',
+      'True',
+      'ReconciliationSucceeded',
+      (o) => statusOf(o).lastAppliedRevision === `main@sha1:${commit}`,
+    );
+    assert.equal(runs(), 2);
+    const [record] = statusOf(ks).completedJobs ?? [];
+    assert.equal(record?.revision, `main@sha1:${commit}`);
+    assert.notEqual(record?.digest, before?.digest);
+  });
+});
