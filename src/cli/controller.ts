@@ -35,6 +35,12 @@ function parsePositiveInt(value: string): number {
   return n;
 }
 
+function parseNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number, 0 or more');
+  return n;
+}
+
 function parseDurationFlag(value: string): number {
   try {
     return parseDuration(value, 'flag');
@@ -55,6 +61,7 @@ interface ControllerFlags {
   /** Set by --no-cross-namespace-refs, filed the same way. */
   crossNamespaceRefs: boolean;
   defaultServiceAccount?: string;
+  failedJobLogLines: number;
   storagePath?: string;
   storageAdvAddr?: string;
   logLevel: string;
@@ -185,6 +192,12 @@ export function controllerCommand(): Command {
         '--default-service-account <name>',
         "service account to impersonate, in the Kustomization's namespace, when it sets no serviceAccountName",
       )
+      .option(
+        '--failed-job-log-lines <lines>',
+        "a failed Job's Warning event carries this many of its last log lines, so the reason outlives its pods (0: off; logs may hold what events should not, so it is opt-in)",
+        parseNonNegativeInt,
+        0,
+      )
       .option('--storage-path <dir>', 'where artifacts are stored (default: a temporary directory)')
       .option('--storage-adv-addr <url>', 'base URL advertised in artifact URLs')
       .option('--log-level <level>', 'debug, info or error', 'info')
@@ -304,6 +317,7 @@ export function controllerCommand(): Command {
           noRemoteBases: flags.remoteBases,
           noCrossNamespaceRefs: flags.crossNamespaceRefs,
           defaultServiceAccount: flags.defaultServiceAccount,
+          failedJobLogLines: flags.failedJobLogLines,
           storagePath: flags.storagePath,
           storageAdvertiseBase: flags.storageAdvAddr,
           metrics,

@@ -1,14 +1,8 @@
 // The pure parts of `sluice logs ks`: which Jobs, which pods in which order, which containers, the header.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  containersToPrint,
-  inventoryJobs,
-  jobPodSelector,
-  logHeader,
-  podsInRunOrder,
-  type Pod,
-} from './logs.ts';
+import { containersToPrint, inventoryJobs, logHeader } from './logs.ts';
+import { jobPodSelector, podsInRunOrder, type Pod } from '../kube/pods.ts';
 
 const pod = (name: string, creationTimestamp: string, phase = 'Succeeded'): Pod => ({
   metadata: { name, namespace: 'apps', creationTimestamp },

@@ -2,8 +2,8 @@
 // each pod's containers under a header. Flux has no such command: `flux logs` shows the
 // controllers' own logs.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { KubeClient, KubeList, KubeObject, KubeObjectMeta } from '../kube/client.ts';
-import { isNotFound } from '../kube/errors.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { containerNames, getJob, jobPods, podLog, type Pod } from '../kube/pods.ts';
 import { parseDuration } from '../api/duration.ts';
 import { parseObjectId, type ObjectId } from '../inventory/inventory.ts';
 import {
@@ -23,27 +23,6 @@ interface LogsOptions extends ClusterOptions {
   timestamps?: boolean;
 }
 
-interface ObjectMeta extends KubeObjectMeta {
-  name: string;
-  namespace: string;
-  creationTimestamp?: string;
-}
-
-interface Job extends KubeObject {
-  metadata: ObjectMeta;
-  spec?: { selector?: { matchLabels?: Record<string, string> } };
-}
-
-interface Container {
-  name: string;
-}
-
-export interface Pod extends KubeObject {
-  metadata: ObjectMeta;
-  spec?: { initContainers?: Container[]; containers?: Container[] };
-  status?: { phase?: string };
-}
-
 /** The Jobs of an inventory, in inventory order (the order the Kustomization applies them in). */
 export function inventoryJobs(entries: readonly { id: string }[]): ObjectId[] {
   return entries
@@ -51,28 +30,9 @@ export function inventoryJobs(entries: readonly { id: string }[]): ObjectId[] {
     .filter((id) => id.group === 'batch' && id.kind === 'Job');
 }
 
-/** The label selector of a Job's pods: its own selector, or the controller-uid label every Job's pods carry. */
-export function jobPodSelector(job: Job): string {
-  const labels = job.spec?.selector?.matchLabels;
-  if (labels && Object.keys(labels).length > 0) {
-    return Object.entries(labels)
-      .map(([key, value]) => `${key}=${value}`)
-      .join(',');
-  }
-  return `batch.kubernetes.io/controller-uid=${job.metadata.uid ?? ''}`;
-}
-
-/** Pods oldest first, so a Job's retries print in the order they ran. */
-export function podsInRunOrder(pods: readonly Pod[]): Pod[] {
-  const created = (pod: Pod) => pod.metadata.creationTimestamp ?? '';
-  return [...pods].sort(
-    (a, b) => created(a).localeCompare(created(b)) || a.metadata.name.localeCompare(b.metadata.name),
-  );
-}
-
 /** The containers to print: the one asked for, else every init container then every container. */
 export function containersToPrint(pod: Pod, only?: string): string[] {
-  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name);
+  const all = containerNames(pod);
   return only === undefined ? all : all.filter((name) => name === only);
 }
 
@@ -95,15 +55,6 @@ function parseSince(value: string): number {
   }
 }
 
-async function getJob(client: KubeClient, id: ObjectId): Promise<Job | undefined> {
-  try {
-    return await client.get<Job>(`/apis/batch/v1/namespaces/${id.namespace}/jobs/${id.name}`);
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
-
 /** Copies one container's log to stdout; false when the server could not give it (reported on stderr). */
 async function printContainerLog(
   client: KubeClient,
@@ -112,10 +63,9 @@ async function printContainerLog(
   options: LogsOptions,
   log: StatusLog,
 ): Promise<boolean> {
-  const { namespace, name } = pod.metadata;
+  const { name } = pod.metadata;
   try {
-    const body = await client.stream(`/api/v1/namespaces/${namespace}/pods/${name}/log`, {
-      container,
+    const body = await podLog(client, pod, container, {
       follow: options.follow === true ? true : undefined,
       tailLines: options.tail,
       sinceSeconds: options.since,
@@ -145,22 +95,20 @@ async function printJobLogs(
   log: StatusLog,
 ): Promise<boolean> {
   const jobRef = `${id.namespace}/${id.name}`;
-  const job = await getJob(client, id);
+  const job = await getJob(client, id.namespace, id.name);
   if (!job) {
     log.waiting(
       `Job/${jobRef}: not in the cluster any more (ttlSecondsAfterFinished deletes a finished Job with its pods), so no logs`,
     );
     return true;
   }
-  const pods = await client.get<KubeList<Pod>>(`/api/v1/namespaces/${id.namespace}/pods`, {
-    labelSelector: jobPodSelector(job),
-  });
-  if (pods.items.length === 0) {
+  const pods = await jobPods(client, job);
+  if (pods.length === 0) {
     log.waiting(`Job/${jobRef}: no pods left (deleted by hand or by the pod garbage collector), so no logs`);
     return true;
   }
   let ok = true;
-  for (const pod of podsInRunOrder(pods.items)) {
+  for (const pod of pods) {
     const containers = containersToPrint(pod, options.container);
     if (containers.length === 0) {
       log.waiting(`Job/${jobRef} pod/${pod.metadata.name}: no container named "${options.container}"`);

@@ -23,6 +23,8 @@ export interface ControllerOptions {
   noCrossNamespaceRefs?: boolean;
   /** Impersonated when a Kustomization sets no serviceAccountName (Flux's --default-service-account). */
   defaultServiceAccount?: string;
+  /** A failed Job's Warning event carries this many of its last log lines (0 or unset: off). */
+  failedJobLogLines?: number;
   /** Where artifacts are kept; a fresh temporary directory when unset. */
   storagePath?: string;
   /** Base URL advertised in artifact URLs. */
@@ -65,6 +67,7 @@ export async function runControllers(options: ControllerOptions): Promise<Runnin
           requeueDependencyMs: options.requeueDependencyMs,
           noCrossNamespaceRefs: options.noCrossNamespaceRefs,
           defaultServiceAccount: options.defaultServiceAccount,
+          failedJobLogLines: options.failedJobLogLines,
         }),
     },
   );

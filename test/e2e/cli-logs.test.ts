@@ -1,6 +1,6 @@
-// `sluice logs ks` as a user runs it, against the local cluster with the controller running: the logs come from
-// the apiserver's pods/log endpoint, which reaches kwok's kubelet server; kwok serves each container's log from
-// .cluster/container-logs/<container>.log (see scripts/cluster/up.sh), which this test writes.
+// `sluice logs ks` as a user runs it, and the controller's --failed-job-log-lines, against the local cluster:
+// logs come from the apiserver's pods/log endpoint, which reaches kwok's kubelet server; kwok serves each
+// container's log from .cluster/container-logs/<container>.log (see scripts/cluster/up.sh), which this test writes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import {
   gitRepository,
   kustomization,
   useControllerEnv,
+  waitForEvent,
   waitForReady,
 } from '../support/controller.ts';
 import { runSluice } from '../support/cli.ts';
@@ -26,17 +27,22 @@ const cli = path.join(repoRoot, 'src', 'cli', 'main.ts');
 const criLog = (lines: string[]) =>
   lines.map((line, i) => `2026-11-30T10:00:0${i}.000000000Z stdout F ${line}\n`).join('');
 
-const job = (name: string, containers: string[], initContainers: string[] = []) => `apiVersion: batch/v1
+const containerList = (names: string[]) =>
+  names.map((c) => `      - name: ${c}\n        image: busybox\n`).join('');
+
+/** A Job running `containers` after `initContainers`; `fails` gives its pod kwok's failure label. */
+const job = (name: string, containers: string[], { initContainers = [] as string[], fails = false } = {}) =>
+  `apiVersion: batch/v1
 kind: Job
 metadata:
   name: ${name}
 spec:
   backoffLimit: 0
   template:
-    spec:
+${fails ? '    metadata:\n      labels:\n        pod-container-running-failed.stage.kwok.x-k8s.io: "true"\n' : ''}    spec:
       restartPolicy: Never
-${initContainers.length > 0 ? `      initContainers:\n${initContainers.map((c) => `      - name: ${c}\n        image: busybox\n`).join('')}` : ''}      containers:
-${containers.map((c) => `      - name: ${c}\n        image: busybox\n`).join('')}`;
+${initContainers.length > 0 ? `      initContainers:\n${containerList(initContainers)}` : ''}      containers:
+${containerList(containers)}`;
 
 /** Pod names end in a random suffix; the golden text has `<pod>` there. */
 const normalisePods = (text: string) => text.replace(/pod\/([a-z-]+)-[a-z0-9]{5}\b/g, 'pod/$1-<pod>');
@@ -65,7 +71,7 @@ describe(
       await env.git.createRepo('app', {
         'jobs/kustomization.yaml': 'resources:\n- migration.yaml\n- cache.yaml\n- settings.yaml\n',
         'jobs/migration.yaml': job('db-migration', ['migration']),
-        'jobs/cache.yaml': job('cache-refresh', ['cache'], ['wait-for-app']),
+        'jobs/cache.yaml': job('cache-refresh', ['cache'], { initContainers: ['wait-for-app'] }),
         'jobs/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n',
         'broken/job.yaml': job('post-deploy', ['post']),
         'config/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: only-config\n',
@@ -225,6 +231,47 @@ describe(
       const missing = await sluice('logs', 'ks', 'nope', '-n', ns);
       assert.equal(missing.code, 1);
       assert.equal(missing.stderr, '✗ kustomizations.kustomize.toolkit.fluxcd.io "nope" not found\n');
+    });
+  },
+);
+
+describe(
+  "a failed Job's log in its Warning event (controller --failed-job-log-lines)",
+  { skip: onLocalCluster() ? false : 'kwok serves container logs on the local cluster only' },
+  () => {
+    const env = useControllerEnv('e2e-failed-job-log', { controller: { failedJobLogLines: 2 } });
+
+    before(() =>
+      writeFile(
+        path.join(containerLogs, 'pre.log'),
+        criLog(['connecting to db', 'applying 0042_add_index', 'ERROR: relation "users" does not exist']),
+      ),
+    );
+    after(() => rm(path.join(containerLogs, 'pre.log'), { force: true }));
+
+    it("puts the end of the failed pod's log in a Warning event on the Kustomization", async () => {
+      const ns = env.namespace;
+      await env.git.createRepo('app', {
+        'job.yaml': job('db-migration', ['pre'], { fails: true }),
+      });
+      await create(env, gitRepository(env, 'app'));
+      await create(env, kustomization(env, 'migrate', { wait: true, timeout: '1m' }));
+      await waitForReady(env, 'migrate', 'False', 'HealthCheckFailed');
+      const event = await waitForEvent(
+        env,
+        'Kustomization',
+        'migrate',
+        (e) => e.type === 'Warning' && e.message.includes('lines of its log'),
+        'the failed Job log event',
+      );
+      assert.equal(
+        normalisePods(event.message),
+        `Job/${ns}/db-migration failed; the last 2 lines of its log:\n` +
+          `--- pod/db-migration-<pod> container/pre\n` +
+          'applying 0042_add_index\n' +
+          'ERROR: relation "users" does not exist',
+      );
+      assert.equal(event.reason, 'HealthCheckFailed');
     });
   },
 );

@@ -37,7 +37,8 @@ import type { StatusReader } from '../../kstatus/status.ts';
 import { upsertHistory } from './history.ts';
 import { healthTargets } from './health.ts';
 import { completedBefore, isJobWithTTL, jobId, updateLedger, type JobObservation } from './completed-jobs.ts';
-import { waitForHealth } from '../../ssa/wait.ts';
+import { waitForHealth, type HealthTarget } from '../../ssa/wait.ts';
+import { containerNames, getJob, jobPods, podLogTail } from '../../kube/pods.ts';
 import { healthCheckFailedMessage, healthCheckPassedMessage } from '../../kstatus/aggregate.ts';
 import { PhaseError, buildManifests, fetchArtifact, ownerLabels, prepareObjects } from './manifests.ts';
 
@@ -55,6 +56,8 @@ export interface KustomizationOptions {
   defaultServiceAccount?: string;
   /** Flux's --no-cross-namespace-refs: a sourceRef into another namespace is refused. */
   noCrossNamespaceRefs?: boolean;
+  /** sluice's --failed-job-log-lines: a failed Job's Warning event carries this many of its last log lines. */
+  failedJobLogLines?: number;
 }
 
 type Status = KustomizationStatus & { conditions?: NonNullable<KustomizationStatus['conditions']> };
@@ -319,6 +322,42 @@ export function kustomizationReconciler(
   }
 
   /**
+   * With --failed-job-log-lines: one Warning event per failed Job, with the end of its last failed pod's log,
+   * so the reason outlives the pods (a TTL, or force recreating the Job, deletes them). It reads the logs as the
+   * Kustomization's identity; a log it may not or cannot read is only logged.
+   */
+  async function reportFailedJobs(pass: Pass, targets: HealthTarget[]): Promise<void> {
+    const lines = options.failedJobLogLines ?? 0;
+    if (lines <= 0) return;
+    const client = pass.objects.client;
+    for (const { ref } of targets.filter((t) => t.ref.kind === 'Job')) {
+      try {
+        const job = await getJob(client, ref.namespace ?? '', ref.name);
+        if (!job?.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True')) continue;
+        const pods = await jobPods(client, job);
+        const pod = pods.findLast((p) => p.status?.phase === 'Failed') ?? pods.at(-1);
+        if (!pod) continue;
+        const sections: string[] = [];
+        for (const container of containerNames(pod)) {
+          const text = (await podLogTail(client, pod, container, lines)).trimEnd();
+          sections.push(`--- pod/${pod.metadata.name} container/${container}\n${text || '(no output)'}`);
+        }
+        await event(
+          pass,
+          'Warning',
+          [`${describeRef(ref)} failed; the last ${lines} lines of its log:`, ...sections].join('\n'),
+          'HealthCheckFailed',
+        );
+      } catch (error) {
+        pass.request.log.info(
+          { job: describeRef(ref), error: error instanceof Error ? error.message : String(error) },
+          'cannot read the log of a failed Job',
+        );
+      }
+    }
+  }
+
+  /**
    * Records the Jobs with a TTL that have completed for their current manifest (status.completedJobs), so that
    * once their TTL deletes them, later passes leave them deleted instead of running them again.
    */
@@ -422,6 +461,7 @@ export function kustomizationReconciler(
       signal: pass.request.signal,
     });
     if (!outcome.healthy) {
+      await reportFailedJobs(pass, targets);
       setCondition(status, ks.metadata.generation, {
         type: 'Healthy',
         status: 'False',
@@ -555,8 +595,8 @@ export function kustomizationReconciler(
   }
 
   /** An event about the Kustomization; its reason is the Ready reason at the time, as in Flux. */
-  async function event(pass: Pass, type: EventType, message: string): Promise<void> {
-    const reason = getCondition(pass.status, 'Ready')?.reason ?? type;
+  async function event(pass: Pass, type: EventType, message: string, reason?: string): Promise<void> {
+    reason ??= getCondition(pass.status, 'Ready')?.reason ?? type;
     const revision = pass.status.lastAttemptedRevision;
     await events.record(
       pass.ks,
