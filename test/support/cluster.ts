@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { KubeClient, type KubeObject } from '../../src/kube/client.ts';
-import { isNotFound, isGone } from '../../src/kube/errors.ts';
+import { KubeApiError, isNotFound, isGone } from '../../src/kube/errors.ts';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const localKubeconfig = path.join(repoRoot, '.cluster', 'kubeconfig');
@@ -82,12 +83,12 @@ export async function waitForObject<T extends KubeObject>(
   let last: T | undefined;
   try {
     for (;;) {
-      const list = await client.get<{ metadata: { resourceVersion: string }; items: T[] }>(collectionPath, {
-        fieldSelector,
-      });
-      last = list.items[0];
-      if (last && done(last)) return last;
       try {
+        const list = await client.get<{ metadata: { resourceVersion: string }; items: T[] }>(collectionPath, {
+          fieldSelector,
+        });
+        last = list.items[0];
+        if (last && done(last)) return last;
         for await (const event of client.watch<T>(
           collectionPath,
           { fieldSelector, resourceVersion: list.metadata.resourceVersion },
@@ -98,7 +99,11 @@ export async function waitForObject<T extends KubeObject>(
           if (last && done(last)) return last;
         }
       } catch (error) {
-        if (!isGone(error)) throw error; // an expired resourceVersion: list again
+        if (isGone(error)) continue; // an expired resourceVersion: list again
+        // A restarted apiserver answers 429 until its watch cache is filled: wait as long as it says, then retry.
+        if (!(error instanceof KubeApiError && error.code === 429)) throw error;
+        const seconds = error.status?.details?.retryAfterSeconds ?? 1;
+        await delay(seconds * 1000, undefined, { signal });
       }
     }
   } catch (error) {
