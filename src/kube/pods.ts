@@ -68,19 +68,23 @@ export function podLog(
   pod: Pod,
   container: string,
   query: Query = {},
+  signal?: AbortSignal,
 ): Promise<Readable> {
   const { namespace, name } = pod.metadata;
-  return client.stream(`/api/v1/namespaces/${namespace}/pods/${name}/log`, { ...query, container });
+  return client.stream(`/api/v1/namespaces/${namespace}/pods/${name}/log`, { ...query, container }, signal);
 }
 
-/** The last `lines` lines of one container's log, as text. */
+/** The last `lines` lines of one container's log, as text; `signal` bounds a node that is slow to answer. */
 export async function podLogTail(
   client: KubeClient,
   pod: Pod,
   container: string,
   lines: number,
+  signal?: AbortSignal,
 ): Promise<string> {
   let text = '';
-  for await (const chunk of await podLog(client, pod, container, { tailLines: lines })) text += String(chunk);
+  for await (const chunk of await podLog(client, pod, container, { tailLines: lines }, signal)) {
+    text += String(chunk);
+  }
   return text;
 }

@@ -26,7 +26,7 @@ import {
   setCondition,
 } from '../../runtime/conditions.ts';
 import type { ArtifactStore } from '../../source/artifact.ts';
-import { entryForRef, parseObjectId, staleEntries } from '../../inventory/inventory.ts';
+import { entryForRef, objectId, parseObjectId, staleEntries } from '../../inventory/inventory.ts';
 import { ApplyError, PruneError, ResourceManager, type ChangeSetEntry } from '../../ssa/manager.ts';
 import { ObjectClient, describeRef, refOf, type ObjectRef } from '../../kube/objects.ts';
 import { addFinalizer, finalizeStatus, hasFinalizer, patchStatus, removeFinalizer } from '../status.ts';
@@ -59,6 +59,9 @@ export interface KustomizationOptions {
   /** sluice's --failed-job-log-lines: a failed Job's Warning event carries this many of its last log lines. */
   failedJobLogLines?: number;
 }
+
+/** How long a failed Job's log may take to read before the report goes without it. */
+const LOG_READ_TIMEOUT_MS = 10_000;
 
 type Status = KustomizationStatus & { conditions?: NonNullable<KustomizationStatus['conditions']> };
 
@@ -339,7 +342,8 @@ export function kustomizationReconciler(
         if (!pod) continue;
         const sections: string[] = [];
         for (const container of containerNames(pod)) {
-          const text = (await podLogTail(client, pod, container, lines)).trimEnd();
+          const signal = AbortSignal.any([pass.request.signal, AbortSignal.timeout(LOG_READ_TIMEOUT_MS)]);
+          const text = (await podLogTail(client, pod, container, lines, signal)).trimEnd();
           sections.push(`--- pod/${pod.metadata.name} container/${container}\n${text || '(no output)'}`);
         }
         await event(
@@ -372,7 +376,9 @@ export function kustomizationReconciler(
     const checked = new Set(
       healthTargets(pass.ks, changeSet, desired)
         .filter((t) => t.ref.kind === 'Job')
-        .map((t) => jobId({ metadata: { namespace: t.ref.namespace, name: t.ref.name } })),
+        .map((t) =>
+          objectId({ group: 'batch', kind: 'Job', namespace: t.ref.namespace ?? '', name: t.ref.name }),
+        ),
     );
     const observed = new Map<string, JobObservation>();
     for (const job of jobs) {
