@@ -5,7 +5,7 @@ import type { KubeObject } from '../kube/client.ts';
 import { isGone } from '../kube/errors.ts';
 import { resourcePath } from '../kube/discovery.ts';
 import { describeRef, type ObjectClient, type ObjectRef } from '../kube/objects.ts';
-import { computeStatus, type StatusReader } from '../kstatus/status.ts';
+import { computeStatus, jobComplete, type StatusReader } from '../kstatus/status.ts';
 import { evaluateWait, type ObjectHealth } from '../kstatus/aggregate.ts';
 
 export interface HealthTarget {
@@ -23,8 +23,12 @@ export interface WaitForHealthOptions {
   signal: AbortSignal;
 }
 
-export type HealthOutcome =
-  { healthy: true; elapsedMs: number } | { healthy: false; elapsedMs: number; message: string };
+export type HealthOutcome = (
+  { healthy: true; elapsedMs: number } | { healthy: false; elapsedMs: number; message: string }
+) & {
+  /** The Job targets (`describeRef`) seen with Complete=True, even if they were deleted afterwards. */
+  jobsSeenComplete: Set<string>;
+};
 
 export async function waitForHealth(
   objects: ObjectClient,
@@ -33,6 +37,7 @@ export async function waitForHealth(
 ): Promise<HealthOutcome> {
   const started = Date.now();
   const health: ObjectHealth[] = targets.map((t) => ({ id: describeRef(t.ref), jobWithTTL: t.jobWithTTL }));
+  const jobsSeenComplete = new Set<string>();
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
 
@@ -48,9 +53,15 @@ export async function waitForHealth(
     };
     const evaluate = (deadlineExceeded: boolean) => {
       const outcome = evaluateWait(health, { failFast: options.failFast ?? true, deadlineExceeded });
-      if (outcome.state === 'healthy') finish({ healthy: true, elapsedMs: Date.now() - started });
+      if (outcome.state === 'healthy')
+        finish({ healthy: true, elapsedMs: Date.now() - started, jobsSeenComplete });
       else if (outcome.state === 'failed')
-        finish({ healthy: false, elapsedMs: Date.now() - started, message: outcome.message });
+        finish({
+          healthy: false,
+          elapsedMs: Date.now() - started,
+          message: outcome.message,
+          jobsSeenComplete,
+        });
     };
     const deadline = setTimeout(() => evaluate(true), options.timeoutMs);
     options.signal.addEventListener('abort', () => finish(new Error('health check cancelled')), {
@@ -66,6 +77,7 @@ export async function waitForHealth(
           object.kind ??= target.ref.kind;
         }
         entry.result = computeStatus(object, { readers: options.readers });
+        if (object && target.ref.kind === 'Job' && jobComplete(object)) jobsSeenComplete.add(entry.id);
         evaluate(false);
       };
       watchObject(objects, target.ref, observe, signal).catch((error: unknown) => {

@@ -18,10 +18,10 @@ import { scratchDir } from '../support/files.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
 import type { CompletedJob } from '../../src/api/kustomization.ts';
 
-const migration = (image: string) => `apiVersion: batch/v1
+const migration = (image: string, name = 'db-migration') => `apiVersion: batch/v1
 kind: Job
 metadata:
-  name: db-migration
+  name: ${name}
 spec:
   ttlSecondsAfterFinished: 0
   backoffLimit: 0
@@ -44,10 +44,9 @@ describe('Jobs deleted by their ttlSecondsAfterFinished', () => {
   const env = useControllerEnv('e2e-ttl-jobs');
   const dirs = scratchDir('ttl-jobs');
   let timeline: Timeline;
-  /** The distinct Jobs named db-migration that existed, by uid: how many times the migration ran. */
-  const runs = () =>
-    new Set(timeline.moments.filter((m) => m.kind === 'Job' && m.name === 'db-migration').map((m) => m.uid))
-      .size;
+  /** The distinct Jobs of that name that existed, by uid: how many times it ran. */
+  const runs = (name = 'db-migration') =>
+    new Set(timeline.moments.filter((m) => m.kind === 'Job' && m.name === name).map((m) => m.uid)).size;
   const job = () => ({ apiVersion: 'batch/v1', kind: 'Job', namespace: env.namespace, name: 'db-migration' });
 
   before(() => {
@@ -125,5 +124,94 @@ describe('Jobs deleted by their ttlSecondsAfterFinished', () => {
     const [record] = statusOf(ks).completedJobs ?? [];
     assert.equal(record?.revision, `main@sha1:${commit}`);
     assert.notEqual(record?.digest, before?.digest);
+  });
+
+  it('are recorded even when the pass fails on something else, so its retry does not run them again', async () => {
+    await env.git.createRepo('mixed', {
+      'seed.yaml': migration('ghcr.io/org/my-app:v1.0.0', 'seed-data'),
+      // Still running at its 3s deadline, long after seed-data completed: the Job controller fails it then.
+      'broken.yaml': `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: broken-report
+spec:
+  backoffLimit: 0
+  activeDeadlineSeconds: 3
+  template:
+    metadata:
+      annotations:
+        sluice.dev/run-duration: "120s"
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: report
+        image: ghcr.io/org/report:v1
+`,
+    });
+    await create(env, gitRepository(env, 'mixed'));
+    const spec = { wait: true, sourceRef: { kind: 'GitRepository', name: 'mixed' } };
+    await create(env, kustomization(env, 'mixed', spec));
+    const failed = await waitForReady(env, 'mixed', 'False', 'HealthCheckFailed');
+    assert.deepEqual(
+      statusOf(failed).completedJobs?.map((j) => j.id),
+      [`${env.namespace}_seed-data_batch_Job`],
+    );
+    await env.objects.waitUntilGone(
+      { apiVersion: 'batch/v1', kind: 'Job', namespace: env.namespace, name: 'seed-data' },
+      AbortSignal.timeout(30_000),
+    );
+
+    await requestReconcile(env, 'Kustomization', 'mixed', 'retry');
+    await waitForReady(
+      env,
+      'mixed',
+      'False',
+      'HealthCheckFailed',
+      (o) => statusOf(o).lastHandledReconcileAt === 'retry',
+    );
+    assert.equal(runs('seed-data'), 1, 'the completed Job ran again on the retry');
+  });
+
+  it('credit a completion only to the manifest that ran: not to one that was skipped (ssa: IfNotPresent)', async () => {
+    const once = (image: string) =>
+      migration(image, 'init-once').replace(
+        'metadata:\n  name: init-once\n',
+        'metadata:\n  name: init-once\n  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent\n',
+      );
+    await env.git.createRepo('once', {
+      'job.yaml': once('ghcr.io/org/my-app:v1.0.0').replace(
+        'ttlSecondsAfterFinished: 0',
+        'ttlSecondsAfterFinished: 3600',
+      ),
+    });
+    await create(env, gitRepository(env, 'once'));
+    await create(
+      env,
+      kustomization(env, 'once', { wait: true, sourceRef: { kind: 'GitRepository', name: 'once' } }),
+    );
+    const first = await waitForReady(env, 'once', 'True', 'ReconciliationSucceeded');
+    assert.equal(statusOf(first).completedJobs?.length, 1);
+
+    // The live Job stays (IfNotPresent), so the v1.1.0 manifest never runs: it must not be recorded as done.
+    const commit = await env.git.commit(
+      'once',
+      {
+        'job.yaml': once('ghcr.io/org/my-app:v1.1.0').replace(
+          'ttlSecondsAfterFinished: 0',
+          'ttlSecondsAfterFinished: 3600',
+        ),
+      },
+      'v1.1.0',
+    );
+    await requestReconcile(env, 'GitRepository', 'once', commit);
+    const second = await waitForReady(
+      env,
+      'once',
+      'True',
+      'ReconciliationSucceeded',
+      (o) => statusOf(o).lastAppliedRevision === `main@sha1:${commit}`,
+    );
+    assert.equal(statusOf(second).completedJobs, undefined);
+    assert.equal(runs('init-once'), 1);
   });
 });

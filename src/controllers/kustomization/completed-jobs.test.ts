@@ -39,32 +39,13 @@ describe('completed Jobs ledger', () => {
     assert.notEqual(jobDigest(a), jobDigest(job('m', 'app:2')));
   });
 
-  it('records a Job seen complete, or gone after the health check passed, and nothing else', () => {
-    const desired = [
-      job('done', 'app:1'),
-      job('ttl-gone', 'app:1'),
-      job('running', 'app:1'),
-      job('no-ttl', 'app:1', null),
-    ];
-    const observations: Record<string, 'complete' | 'gone-after-health-check' | 'unknown'> = {
-      apps_done_batch_Job: 'complete',
-      'apps_ttl-gone_batch_Job': 'gone-after-health-check',
-      apps_running_batch_Job: 'unknown',
-      'apps_no-ttl_batch_Job': 'complete',
-    };
-    const ledger = updateLedger(
-      undefined,
-      desired,
-      (id) => observations[id] ?? 'unknown',
-      'main@sha1:abc',
-      now,
-    );
+  it('records the Jobs with a TTL that ran to completion, and nothing else', () => {
+    const desired = [job('done', 'app:1'), job('running', 'app:1'), job('no-ttl', 'app:1', null)];
+    const completed = new Set(['apps_done_batch_Job', 'apps_no-ttl_batch_Job']);
+    const ledger = updateLedger(undefined, desired, (id) => completed.has(id), 'main@sha1:abc', now);
     assert.deepEqual(
       ledger.map((e) => [e.id, e.revision, e.completedAt]),
-      [
-        ['apps_done_batch_Job', 'main@sha1:abc', '2026-11-30T10:00:00.000Z'],
-        ['apps_ttl-gone_batch_Job', 'main@sha1:abc', '2026-11-30T10:00:00.000Z'],
-      ],
+      [['apps_done_batch_Job', 'main@sha1:abc', '2026-11-30T10:00:00.000Z']],
     );
     assert.equal(completedBefore(ledger, job('done', 'app:1')), true);
     assert.equal(completedBefore(ledger, job('done', 'app:2')), false, 'a new image is a new run');
@@ -72,26 +53,14 @@ describe('completed Jobs ledger', () => {
   });
 
   it('keeps a recorded run while its manifest stays, and drops it when the manifest changes or goes', () => {
-    const first = updateLedger(
-      undefined,
-      [job('m', 'app:1'), job('old', 'app:1')],
-      () => 'complete',
-      'rev1',
-      now,
-    );
+    const first = updateLedger(undefined, [job('m', 'app:1'), job('old', 'app:1')], () => true, 'rev1', now);
     const later = new Date('2026-11-30T11:00:00Z');
-    const same = updateLedger(
-      first,
-      [job('m', 'app:1'), job('old', 'app:1')],
-      () => 'unknown',
-      'rev2',
-      later,
-    );
+    const same = updateLedger(first, [job('m', 'app:1'), job('old', 'app:1')], () => false, 'rev2', later);
     assert.deepEqual(same, first, 'the first completion stays as recorded');
 
-    const bumped = updateLedger(first, [job('m', 'app:2')], () => 'unknown', 'rev3', later);
+    const bumped = updateLedger(first, [job('m', 'app:2')], () => false, 'rev3', later);
     assert.deepEqual(bumped, [], 'the new manifest has not run yet; the removed Job is forgotten');
-    const ranAgain = updateLedger(bumped, [job('m', 'app:2')], () => 'complete', 'rev3', later);
+    const ranAgain = updateLedger(bumped, [job('m', 'app:2')], () => true, 'rev3', later);
     assert.deepEqual(ranAgain, [
       {
         id: 'apps_m_batch_Job',

@@ -44,23 +44,15 @@ export function completedBefore(ledger: readonly CompletedJob[] | undefined, job
   return (ledger ?? []).some((entry) => entry.id === id && entry.digest === digest);
 }
 
-/** What the controller knows of a desired Job at the end of a successful pass. */
-export type JobObservation =
-  /** Complete=True on the live Job. */
-  | 'complete'
-  /** Not found, and the health check that just passed covered it: Flux's rule counts that as completion. */
-  | 'gone-after-health-check'
-  /** Anything else: still running, failed, or gone without having been checked. */
-  | 'unknown';
-
 /**
- * The ledger after a successful pass: one entry per desired Job with a TTL that completed for its current
- * manifest; entries of Jobs no longer built, or built from another manifest now, are dropped.
+ * The ledger after a pass: one entry per desired Job with a TTL that ran to completion for its current manifest
+ * (`ranToCompletion`, by id: seen Complete as applied from this manifest); entries of Jobs no longer built, or
+ * built from another manifest now, are dropped.
  */
 export function updateLedger(
   ledger: readonly CompletedJob[] | undefined,
   desired: readonly KubeObject[],
-  observe: (id: string) => JobObservation,
+  ranToCompletion: (id: string) => boolean,
   revision: string,
   now: Date,
 ): CompletedJob[] {
@@ -70,7 +62,7 @@ export function updateLedger(
     const digest = jobDigest(job);
     const recorded = (ledger ?? []).find((entry) => entry.id === id && entry.digest === digest);
     if (recorded) next.push(recorded);
-    else if (observe(id) !== 'unknown') next.push({ id, digest, revision, completedAt: now.toISOString() });
+    else if (ranToCompletion(id)) next.push({ id, digest, revision, completedAt: now.toISOString() });
   }
   return next;
 }

@@ -26,17 +26,17 @@ import {
   setCondition,
 } from '../../runtime/conditions.ts';
 import type { ArtifactStore } from '../../source/artifact.ts';
-import { entryForRef, objectId, parseObjectId, staleEntries } from '../../inventory/inventory.ts';
+import { entryForRef, parseObjectId, staleEntries } from '../../inventory/inventory.ts';
 import { ApplyError, PruneError, ResourceManager, type ChangeSetEntry } from '../../ssa/manager.ts';
 import { ObjectClient, describeRef, refOf, type ObjectRef } from '../../kube/objects.ts';
 import { addFinalizer, finalizeStatus, hasFinalizer, patchStatus, removeFinalizer } from '../status.ts';
 import type { ControllerContext } from '../manager.ts';
 import { dependencyNotReady, findDependencyCycle, type ReadyCheck } from './dependencies.ts';
 import { CelExpressionError, healthCheckReader, readyExprEvaluator } from '../../cel/expressions.ts';
-import type { StatusReader } from '../../kstatus/status.ts';
+import { jobComplete, type StatusReader } from '../../kstatus/status.ts';
 import { upsertHistory } from './history.ts';
 import { healthTargets } from './health.ts';
-import { completedBefore, isJobWithTTL, jobId, updateLedger, type JobObservation } from './completed-jobs.ts';
+import { completedBefore, isJobWithTTL, jobId, updateLedger } from './completed-jobs.ts';
 import { waitForHealth, type HealthTarget } from '../../ssa/wait.ts';
 import { containerNames, getJob, jobPods, podLogTail } from '../../kube/pods.ts';
 import { healthCheckFailedMessage, healthCheckPassedMessage } from '../../kstatus/aggregate.ts';
@@ -254,11 +254,16 @@ export function kustomizationReconciler(
       lap('apply');
       const previous = status.inventory?.entries ?? [];
       status.inventory = { entries: changeSet.map((c) => entryForRef(c.ref)) };
-      await prune(pass, previous, built.digest, revision);
-      lap('prune');
-      const changed = changeSet.some((c) => c.action !== 'unchanged' && c.action !== 'skipped');
-      await checkHealth(pass, changeSet, objects, revision, changed, built.digest);
-      await recordCompletedJobs(pass, changeSet, objects, revision);
+      const jobsSeenComplete = new Set<string>();
+      try {
+        await prune(pass, previous, built.digest, revision);
+        lap('prune');
+        const changed = changeSet.some((c) => c.action !== 'unchanged' && c.action !== 'skipped');
+        await checkHealth(pass, changeSet, objects, revision, changed, built.digest, jobsSeenComplete);
+      } finally {
+        // Even when the pass fails: a Job that completed must not run again because something else failed.
+        await recordCompletedJobs(pass, changeSet, objects, revision, jobsSeenComplete);
+      }
       lap('health');
 
       status.lastAppliedRevision = revision;
@@ -362,48 +367,46 @@ export function kustomizationReconciler(
   }
 
   /**
-   * Records the Jobs with a TTL that have completed for their current manifest (status.completedJobs), so that
-   * once their TTL deletes them, later passes leave them deleted instead of running them again.
+   * Records the Jobs with a TTL that ran to completion from their current manifest (status.completedJobs), so
+   * that once their TTL deletes them, later passes leave them deleted instead of running them again. A Job
+   * counts when this pass applied it (not skipped: a skipped live Job may be another manifest's run) and it was
+   * seen Complete, now or during the health check. A failure here only loses the record, never the pass.
    */
   async function recordCompletedJobs(
     pass: Pass,
     changeSet: ChangeSetEntry[],
     desired: KubeObject[],
     revision: string,
+    jobsSeenComplete: Set<string>,
   ): Promise<void> {
     const jobs = desired.filter(isJobWithTTL);
     if (jobs.length === 0 && !pass.status.completedJobs) return;
-    const checked = new Set(
-      healthTargets(pass.ks, changeSet, desired)
-        .filter((t) => t.ref.kind === 'Job')
-        .map((t) =>
-          objectId({ group: 'batch', kind: 'Job', namespace: t.ref.namespace ?? '', name: t.ref.name }),
-        ),
-    );
-    const observed = new Map<string, JobObservation>();
-    for (const job of jobs) {
-      const id = jobId(job);
-      const live = await pass.objects.get(refOf(job));
-      const conditions = (live?.['status'] as { conditions?: { type: string; status: string }[] } | undefined)
-        ?.conditions;
-      observed.set(
-        id,
-        conditions?.some((c) => c.type === 'Complete' && c.status === 'True')
-          ? 'complete'
-          : !live && checked.has(id)
-            ? 'gone-after-health-check'
-            : 'unknown',
+    try {
+      const actions = new Map(changeSet.map((c) => [c.subject, c.action]));
+      const completed = new Set<string>();
+      for (const job of jobs) {
+        const subject = describeRef(refOf(job));
+        const action = actions.get(subject);
+        if (action === undefined || action === 'skipped') continue;
+        if (jobsSeenComplete.has(subject) || jobComplete(await pass.objects.get(refOf(job)))) {
+          completed.add(jobId(job));
+        }
+      }
+      const ledger = updateLedger(
+        pass.status.completedJobs,
+        jobs,
+        (id) => completed.has(id),
+        revision,
+        new Date(),
+      );
+      if (ledger.length > 0) pass.status.completedJobs = ledger;
+      else delete pass.status.completedJobs;
+    } catch (error) {
+      pass.request.log.info(
+        { error: error instanceof Error ? error.message : String(error) },
+        'cannot record which Jobs completed',
       );
     }
-    const ledger = updateLedger(
-      pass.status.completedJobs,
-      jobs,
-      (id) => observed.get(id) ?? 'unknown',
-      revision,
-      new Date(),
-    );
-    if (ledger.length > 0) pass.status.completedJobs = ledger;
-    else delete pass.status.completedJobs;
   }
 
   /** Deletes what the previous inventory had and this one does not (only with prune: true). */
@@ -444,6 +447,7 @@ export function kustomizationReconciler(
     revision: string,
     changed: boolean,
     digest: string,
+    jobsSeenComplete: Set<string>,
   ): Promise<void> {
     const { ks, status } = pass;
     const targets = healthTargets(ks, changeSet, desired);
@@ -466,6 +470,7 @@ export function kustomizationReconciler(
       readers: pass.readers,
       signal: pass.request.signal,
     });
+    for (const job of outcome.jobsSeenComplete) jobsSeenComplete.add(job);
     if (!outcome.healthy) {
       await reportFailedJobs(pass, targets);
       setCondition(status, ks.metadata.generation, {
