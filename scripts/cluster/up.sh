@@ -89,9 +89,9 @@ kwok_logs_config() {
     "$(date -u +%Y-%m-%dT%H:%M:%S.000000000Z)" >"$dir/default.log"
   printf -- '---\napiVersion: kwok.x-k8s.io/v1alpha1\nkind: ClusterLogs\nmetadata:\n  name: container-logs\nspec:\n  logs:\n'
   for name in "${LOG_CONTAINERS[@]}"; do
-    printf '  - containers: [%s]\n    logsFile: %s\n' "$name" "$dir/$name.log"
+    printf '  - containers: [%s]\n    logsFile: "%s"\n' "$name" "$dir/$name.log"
   done
-  printf '  - logsFile: %s\n' "$dir/default.log"
+  printf '  - logsFile: "%s"\n' "$dir/default.log"
 }
 
 kwok_config() {

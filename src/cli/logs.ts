@@ -71,13 +71,14 @@ async function printContainerLog(
       sinceSeconds: options.since,
       timestamps: options.timestamps === true ? true : undefined,
     });
-    let last = '';
+    let lastByte: number | undefined;
+    // Bytes go out as they came: decoding chunk by chunk could split a character.
     for await (const chunk of body) {
-      const text = String(chunk);
-      if (text) last = text;
-      if (!process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+      const bytes = chunk as Buffer;
+      if (bytes.length > 0) lastByte = bytes[bytes.length - 1];
+      if (!process.stdout.write(bytes)) await new Promise((resolve) => process.stdout.once('drain', resolve));
     }
-    if (last && !last.endsWith('\n')) process.stdout.write('\n');
+    if (lastByte !== undefined && lastByte !== 0x0a) process.stdout.write('\n');
     return true;
   } catch (error) {
     log.failure(

@@ -48,6 +48,8 @@ export interface RequestOptions {
   contentType?: string;
   accept?: string;
   signal?: AbortSignal;
+  /** How long the body may stay silent; 0 for never (undici's default is 5 minutes). */
+  bodyTimeoutMs?: number;
 }
 
 export const ContentType = {
@@ -146,7 +148,8 @@ export class KubeClient {
    * 400 or more is thrown as a KubeApiError.
    */
   async stream(path: string, query: Query, signal?: AbortSignal): Promise<Readable> {
-    const response = await this.send('GET', path, { query, signal, accept: '*/*' });
+    // No body timeout: a followed log may stay quiet for longer than undici's default 5 minutes.
+    const response = await this.send('GET', path, { query, signal, accept: '*/*', bodyTimeoutMs: 0 });
     if (response.statusCode >= 400) {
       throw KubeApiError.fromResponse(response.statusCode, await response.body.text(), `GET ${path}`);
     }
@@ -213,6 +216,7 @@ export class KubeClient {
         headers,
         body,
         signal: options.signal,
+        ...(options.bodyTimeoutMs !== undefined ? { bodyTimeout: options.bodyTimeoutMs } : {}),
         ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
       });
     } catch (error) {

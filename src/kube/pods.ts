@@ -82,9 +82,9 @@ export async function podLogTail(
   lines: number,
   signal?: AbortSignal,
 ): Promise<string> {
-  let text = '';
+  const chunks: Buffer[] = [];
   for await (const chunk of await podLog(client, pod, container, { tailLines: lines }, signal)) {
-    text += String(chunk);
+    chunks.push(chunk as Buffer);
   }
-  return text;
+  return Buffer.concat(chunks).toString('utf8'); // decoded whole: a chunk may end inside a character
 }

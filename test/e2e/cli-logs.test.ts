@@ -56,7 +56,7 @@ describe(
     before(async () => {
       await writeFile(
         path.join(containerLogs, 'migration.log'),
-        criLog(['starting db migration', 'applied 3 migrations', 'done']),
+        criLog(['starting db migration', 'applied 3 migrations ✓', 'done']),
       );
       await writeFile(path.join(containerLogs, 'cache.log'), criLog(['cache refreshed']));
       await rm(path.join(containerLogs, 'post.log'), { force: true });
@@ -91,7 +91,7 @@ describe(
           'cache refreshed\n' +
           `==> Job/${ns}/db-migration pod/db-migration-<pod> container/migration (Succeeded) <==\n` +
           'starting db migration\n' +
-          'applied 3 migrations\n' +
+          'applied 3 migrations ✓\n' +
           'done\n',
       );
 
@@ -169,7 +169,7 @@ describe(
       assert.equal(
         normalisePods(stdout),
         `==> Job/${ns}/db-migration pod/db-migration-<pod> container/migration (Succeeded) <==\n` +
-          'starting db migration\napplied 3 migrations\ndone\na line written later\n',
+          'starting db migration\napplied 3 migrations ✓\ndone\na line written later\n',
       );
     });
 
