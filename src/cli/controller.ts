@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { KubeClient } from '../kube/client.ts';
-import { parseDuration } from '../api/duration.ts';
+import { durationMs, wholeNumber } from './output.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { parseListenAddress, serve, type HttpServer, type Route } from '../runtime/server.ts';
@@ -27,26 +27,6 @@ function booleanOption(flags: string, description: string, defaultValue: boolean
     .argParser(parseBoolean)
     .preset('true')
     .default(defaultValue);
-}
-
-function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
-  return n;
-}
-
-function parseNonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number, 0 or more');
-  return n;
-}
-
-function parseDurationFlag(value: string): number {
-  try {
-    return parseDuration(value, 'flag');
-  } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
-  }
 }
 
 interface ControllerFlags {
@@ -81,9 +61,7 @@ interface ControllerFlags {
 type Phase = 'standby' | 'starting' | 'running' | 'stopping';
 
 function durationOption(flags: string, description: string, defaultMs: number): Option {
-  return new Option(flags, description)
-    .argParser(parseDurationFlag)
-    .default(defaultMs, `${defaultMs / 1000}s`);
+  return new Option(flags, description).argParser(durationMs).default(defaultMs, `${defaultMs / 1000}s`);
 }
 
 /** The lease's namespace: the flag, else $RUNTIME_NAMESPACE, else the pod's own namespace. */
@@ -156,13 +134,13 @@ export function controllerCommand(): Command {
       .description('run the GitRepository and Kustomization controllers')
       .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
       .option('--context <name>', 'kubeconfig context to use')
-      .option('--concurrent <n>', 'Kustomizations reconciled in parallel', parsePositiveInt, 4)
+      .option('--concurrent <n>', 'Kustomizations reconciled in parallel', wholeNumber(1), 4)
       .addOption(
         new Option(
           '--requeue-dependency <duration>',
           'how soon to retry an unready dependency or missing artifact',
         )
-          .argParser(parseDurationFlag)
+          .argParser(durationMs)
           .default(30_000, '30s'),
       )
       .addOption(
@@ -195,7 +173,7 @@ export function controllerCommand(): Command {
       .option(
         '--failed-job-log-lines <lines>',
         "a failed Job's Warning event carries this many of its last log lines, so the reason outlives its pods (0: off; logs may hold what events should not, so it is opt-in)",
-        parseNonNegativeInt,
+        wholeNumber(0),
         0,
       )
       .option('--storage-path <dir>', 'where artifacts are stored (default: a temporary directory)')

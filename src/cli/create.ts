@@ -8,6 +8,7 @@ import { formatDuration, parseDuration } from '../api/duration.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { ObjectClient, refOf } from '../kube/objects.ts';
 import {
+  durationMs,
   runWithClient,
   statusLog,
   withClusterOptions,
@@ -18,13 +19,7 @@ import {
 
 const FIELD_MANAGER = 'sluice-client';
 
-function duration(value: string): string {
-  try {
-    return formatDuration(parseDuration(value, 'flag'));
-  } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
-  }
-}
+const duration = (value: string): string => formatDuration(durationMs(value));
 
 function sourceReference(value: string): { kind: string; name: string; namespace?: string } {
   const match = /^(GitRepository)\/(?:([a-z0-9-]+)\/)?([a-z0-9.-]+)$/.exec(value);

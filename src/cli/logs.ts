@@ -1,15 +1,16 @@
 // `sluice logs ks <name>`: the pod logs of the Jobs a Kustomization applied, Job by Job in inventory order,
 // each pod's containers under a header. Flux has no such command: `flux logs` shows the
 // controllers' own logs.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { KubeClient } from '../kube/client.ts';
 import { containerNames, getJob, jobPods, podLog, type Pod } from '../kube/pods.ts';
-import { parseDuration } from '../api/duration.ts';
 import { parseObjectId, type ObjectId } from '../inventory/inventory.ts';
 import {
+  durationMs,
   getKustomization,
   ReportedFailure,
   runWithClient,
+  wholeNumber,
   withClusterOptions,
   type ClusterOptions,
   type StatusLog,
@@ -19,6 +20,7 @@ interface LogsOptions extends ClusterOptions {
   container?: string;
   follow?: boolean;
   tail?: number;
+  /** --since, in milliseconds. */
   since?: number;
   timestamps?: boolean;
 }
@@ -40,21 +42,6 @@ export function containersToPrint(pod: Pod, only?: string): string[] {
 export const logHeader = (job: string, pod: Pod, container: string): string =>
   `==> Job/${job} pod/${pod.metadata.name} container/${container} (${pod.status?.phase ?? 'Unknown'}) <==`;
 
-function parseTail(value: string): number {
-  const lines = Number(value);
-  if (!Number.isInteger(lines) || lines < 0)
-    throw new InvalidArgumentError('give a whole number of lines, 0 or more');
-  return lines;
-}
-
-function parseSince(value: string): number {
-  try {
-    return Math.max(1, Math.ceil(parseDuration(value, '--since') / 1000));
-  } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
-  }
-}
-
 /** Copies one container's log to stdout; false when the server could not give it (reported on stderr). */
 async function printContainerLog(
   client: KubeClient,
@@ -68,7 +55,8 @@ async function printContainerLog(
     const body = await podLog(client, pod, container, {
       follow: options.follow === true ? true : undefined,
       tailLines: options.tail,
-      sinceSeconds: options.since,
+      // The API takes whole seconds: round a shorter --since up rather than to nothing.
+      sinceSeconds: options.since === undefined ? undefined : Math.max(1, Math.ceil(options.since / 1000)),
       timestamps: options.timestamps === true ? true : undefined,
     });
     let lastByte: number | undefined;
@@ -130,9 +118,9 @@ export function logsCommand(): Command {
     .argument('<name>', 'the Kustomization')
     .option('-c, --container <name>', 'print only this container of each pod')
     .option('-f, --follow', 'stream each log until its container ends, Job after Job')
-    .addOption(new Option('--tail <lines>', 'the last lines of each log only').argParser(parseTail))
+    .addOption(new Option('--tail <lines>', 'the last lines of each log only').argParser(wholeNumber(0)))
     .addOption(
-      new Option('--since <duration>', 'lines newer than this only, e.g. 10m or 1h').argParser(parseSince),
+      new Option('--since <duration>', 'lines newer than this only, e.g. 10m or 1h').argParser(durationMs),
     )
     .option('--timestamps', 'prefix each line with its RFC 3339 time');
   withClusterOptions(kustomization).action(async (name: string, options: LogsOptions) => {

@@ -12,6 +12,7 @@ import { isGone, isNotFound } from '../kube/errors.ts';
 import { GitRepositoryApi } from '../api/gitrepository.ts';
 import { KustomizationApi } from '../api/kustomization.ts';
 import type { ApiType } from '../api/meta.ts';
+import { parseDuration } from '../api/duration.ts';
 
 export interface ClusterOptions {
   kubeconfig?: string;
@@ -31,6 +32,25 @@ export function namespaceDefault(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 const isDnsLabel = (value: string): boolean => value.length <= 63 && dnsLabel.test(value);
+
+/** A commander argument parser for a whole number of at least `min`. */
+export const wholeNumber =
+  (min: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`expected a whole number of at least ${min}`);
+    return n;
+  };
+
+/** A commander argument parser for a Go duration (30s, 5m, 1h30m), in milliseconds. */
+export function durationMs(value: string): number {
+  try {
+    return parseDuration(value, 'flag');
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+}
 
 function parseNamespace(value: string): string {
   if (!isDnsLabel(value)) throw new InvalidArgumentError(`namespace must be a valid DNS label: "${value}"`);
