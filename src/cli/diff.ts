@@ -7,7 +7,7 @@ import { createTwoFilesPatch } from 'diff';
 import YAML from 'yaml';
 import type { KubeObject } from '../kube/client.ts';
 import { ObjectClient, describeRef, refOf } from '../kube/objects.ts';
-import { completedBefore } from '../controllers/kustomization/completed-jobs.ts';
+import { leaveDeleted } from '../controllers/kustomization/completed-jobs.ts';
 import { ResourceManager } from '../ssa/manager.ts';
 import { parseObjectId } from '../inventory/inventory.ts';
 import { FIELD_MANAGER } from '../controllers/kustomization/reconciler.ts';
@@ -50,7 +50,7 @@ export function diffCommand(): Command {
           force: live.spec.force ?? false,
           // As the controller: a Job its TTL deleted after it completed for this manifest is not created again.
           skip: (desired, existing) => {
-            const skip = existing === undefined && completedBefore(live.status?.completedJobs, desired);
+            const skip = leaveDeleted(live.status?.completedJobs, desired, existing);
             if (skip) alreadyRan.add(describeRef(refOf(desired)));
             return skip;
           },

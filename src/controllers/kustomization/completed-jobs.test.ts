@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../kube/client.ts';
-import { completedBefore, isJobWithTTL, jobDigest, jobId, updateLedger } from './completed-jobs.ts';
+import { isJobWithTTL, jobDigest, jobId, leaveDeleted, updateLedger } from './completed-jobs.ts';
 
 /** A Job with ttlSecondsAfterFinished `ttl`, or none when null. */
 const job = (name: string, image: string, ttl: number | null = 0): KubeObject => ({
@@ -47,9 +47,14 @@ describe('completed Jobs ledger', () => {
       ledger.map((e) => [e.id, e.revision, e.completedAt]),
       [['apps_done_batch_Job', 'main@sha1:abc', '2026-11-30T10:00:00.000Z']],
     );
-    assert.equal(completedBefore(ledger, job('done', 'app:1')), true);
-    assert.equal(completedBefore(ledger, job('done', 'app:2')), false, 'a new image is a new run');
-    assert.equal(completedBefore(ledger, job('running', 'app:1')), false);
+    assert.equal(leaveDeleted(ledger, job('done', 'app:1'), undefined), true);
+    assert.equal(leaveDeleted(ledger, job('done', 'app:2'), undefined), false, 'a new image is a new run');
+    assert.equal(leaveDeleted(ledger, job('running', 'app:1'), undefined), false);
+    assert.equal(
+      leaveDeleted(ledger, job('done', 'app:1'), job('done', 'app:1')),
+      false,
+      'a live Job is applied',
+    );
   });
 
   it('keeps a recorded run while its manifest stays, and drops it when the manifest changes or goes', () => {

@@ -36,8 +36,19 @@ function canonicalJson(value: unknown): string {
 export const jobDigest = (job: KubeObject): string =>
   `sha256:${createHash('sha256').update(canonicalJson(job)).digest('hex')}`;
 
-/** True when this exact Job manifest is recorded as completed: gone now means its TTL deleted it. */
-export function completedBefore(ledger: readonly CompletedJob[] | undefined, job: KubeObject): boolean {
+/**
+ * Whether applying `desired` should leave it alone: a Job with a TTL, absent now, whose exact manifest is recorded
+ * as completed, so its TTL deleted it. The controller and `sluice diff` both decide by this.
+ */
+export function leaveDeleted(
+  ledger: readonly CompletedJob[] | undefined,
+  desired: KubeObject,
+  existing: KubeObject | undefined,
+): boolean {
+  return existing === undefined && completedBefore(ledger, desired);
+}
+
+function completedBefore(ledger: readonly CompletedJob[] | undefined, job: KubeObject): boolean {
   if (!isJobWithTTL(job)) return false;
   const id = jobId(job);
   const digest = jobDigest(job);

@@ -6,6 +6,7 @@ import { KustomizationApi } from '../../api/kustomization.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import type { ChangeSetEntry } from '../../ssa/manager.ts';
 import type { HealthTarget } from '../../ssa/wait.ts';
+import { isJobWithTTL } from './completed-jobs.ts';
 
 export function healthTargets(
   ks: Kustomization,
@@ -22,13 +23,7 @@ export function healthTargets(
         name: h.name,
       }));
   const ttlJobs = new Set(
-    desired
-      .filter(
-        (o) =>
-          o.kind === 'Job' &&
-          (o['spec'] as { ttlSecondsAfterFinished?: number })?.ttlSecondsAfterFinished !== undefined,
-      )
-      .map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`),
+    desired.filter(isJobWithTTL).map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`),
   );
   return refs
     .filter(

@@ -36,7 +36,7 @@ import { CelExpressionError, healthCheckReader, readyExprEvaluator } from '../..
 import { jobComplete, type StatusReader } from '../../kstatus/status.ts';
 import { upsertHistory } from './history.ts';
 import { healthTargets } from './health.ts';
-import { completedBefore, isJobWithTTL, jobId, updateLedger } from './completed-jobs.ts';
+import { isJobWithTTL, jobId, leaveDeleted, updateLedger } from './completed-jobs.ts';
 import { waitForHealth, type HealthTarget } from '../../ssa/wait.ts';
 import { containerNames, getJob, jobPods, podLogTail } from '../../kube/pods.ts';
 import { healthCheckFailedMessage, healthCheckPassedMessage } from '../../kstatus/aggregate.ts';
@@ -294,7 +294,7 @@ export function kustomizationReconciler(
         force: pass.ks.spec.force ?? false,
         // Unlike Flux: a Job its TTL deleted after it completed is not drift, so it is not run again.
         skip: (desired, existing) => {
-          const skip = existing === undefined && completedBefore(pass.status.completedJobs, desired);
+          const skip = leaveDeleted(pass.status.completedJobs, desired, existing);
           if (skip) alreadyRan.push(describeRef(refOf(desired)));
           return skip;
         },
