@@ -10,26 +10,14 @@ import {
 } from '../support/controller.ts';
 import { scratchDir } from '../support/files.ts';
 import { runSluice } from '../support/cli.ts';
+import { jobManifest } from '../support/manifests.ts';
 
-const job = (image: string) => `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: db-migration
-spec:
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-      - name: migration
-        image: ${image}
-`;
 const cm = (name: string, mode: string) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  mode: ${mode}\n`;
 const secret = (password: string) =>
   `apiVersion: v1\nkind: Secret\nmetadata:\n  name: credentials\nstringData:\n  password: ${password}\n`;
 const live = {
-  'job.yaml': job('app:v1'),
+  'job.yaml': jobManifest({ image: 'app:v1' }),
   'settings.yaml': cm('settings', 'fast'),
   'old.yaml': cm('old', 'x'),
   'secret.yaml': secret('hunter2'),
@@ -60,7 +48,7 @@ describe('sluice build and diff', () => {
     const dir = await (
       await dirs
     ).tree({
-      'job.yaml': job('app:v2'),
+      'job.yaml': jobManifest({ image: 'app:v2' }),
       'settings.yaml': cm('settings', 'slow'),
       'new.yaml': cm('new', 'y'),
       'secret.yaml': secret('correct-horse'),

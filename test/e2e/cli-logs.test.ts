@@ -15,6 +15,7 @@ import {
   waitForReady,
 } from '../support/controller.ts';
 import { runSluice } from '../support/cli.ts';
+import { jobManifest } from '../support/manifests.ts';
 import { localKubeconfig, repoRoot, testKubeconfig } from '../support/cluster.ts';
 import type { KubeList } from '../../src/kube/client.ts';
 
@@ -26,23 +27,6 @@ const cli = path.join(repoRoot, 'src', 'cli', 'main.ts');
 /** A container's log as the container runtime writes it: one CRI line per output line. */
 const criLog = (lines: string[]) =>
   lines.map((line, i) => `2026-11-30T10:00:0${i}.000000000Z stdout F ${line}\n`).join('');
-
-const containerList = (names: string[]) =>
-  names.map((c) => `      - name: ${c}\n        image: busybox\n`).join('');
-
-/** A Job running `containers` after `initContainers`; `fails` gives its pod kwok's failure label. */
-const job = (name: string, containers: string[], { initContainers = [] as string[], fails = false } = {}) =>
-  `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: ${name}
-spec:
-  backoffLimit: 0
-  template:
-${fails ? '    metadata:\n      labels:\n        pod-container-running-failed.stage.kwok.x-k8s.io: "true"\n' : ''}    spec:
-      restartPolicy: Never
-${initContainers.length > 0 ? `      initContainers:\n${containerList(initContainers)}` : ''}      containers:
-${containerList(containers)}`;
 
 /** Pod names end in a random suffix; the golden text has `<pod>` there. */
 const normalisePods = (text: string) => text.replace(/pod\/([a-z-]+)-[a-z0-9]{5}\b/g, 'pod/$1-<pod>');
@@ -70,10 +54,14 @@ describe(
       const ns = env.namespace;
       await env.git.createRepo('app', {
         'jobs/kustomization.yaml': 'resources:\n- migration.yaml\n- cache.yaml\n- settings.yaml\n',
-        'jobs/migration.yaml': job('db-migration', ['migration']),
-        'jobs/cache.yaml': job('cache-refresh', ['cache'], { initContainers: ['wait-for-app'] }),
+        'jobs/migration.yaml': jobManifest({ name: 'db-migration', containers: ['migration'] }),
+        'jobs/cache.yaml': jobManifest({
+          name: 'cache-refresh',
+          containers: ['cache'],
+          initContainers: ['wait-for-app'],
+        }),
         'jobs/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n',
-        'broken/job.yaml': job('post-deploy', ['post']),
+        'broken/job.yaml': jobManifest({ name: 'post-deploy', containers: ['post'] }),
         'config/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: only-config\n',
       });
       await create(env, gitRepository(env, 'app'));
@@ -252,7 +240,10 @@ describe(
     it("puts the end of the failed pod's log in a Warning event on the Kustomization", async () => {
       const ns = env.namespace;
       await env.git.createRepo('app', {
-        'job.yaml': job('db-migration', ['pre'], { fails: true }),
+        'job.yaml': jobManifest({
+          containers: ['pre'],
+          podLabels: { 'pod-container-running-failed.stage.kwok.x-k8s.io': 'true' },
+        }),
       });
       await create(env, gitRepository(env, 'app'));
       await create(env, kustomization(env, 'migrate', { wait: true, timeout: '1m' }));

@@ -11,6 +11,7 @@ import {
   waitForEvent,
   gitPath,
   requestReconcile,
+  waitForApplied,
 } from '../support/controller.ts';
 import { waitForObject, condition } from '../support/cluster.ts';
 import { GitServer } from '../support/git-server.ts';
@@ -185,13 +186,7 @@ describe('Kustomization bad input', () => {
       'more',
     );
     await requestReconcile(env, 'GitRepository', 'app', 'after-bad-input');
-    await waitForReady(
-      env,
-      'good',
-      'True',
-      undefined,
-      (o) => (o['status'] as { lastAppliedRevision?: string }).lastAppliedRevision === `main@sha1:${commit}`,
-    );
+    await waitForApplied(env, 'good', commit);
     assert.ok(
       await env.objects.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: env.namespace, name: 'good2' }),
     );

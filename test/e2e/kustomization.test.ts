@@ -12,9 +12,11 @@ import {
   waitForEvent,
   gitPath,
   requestReconcile,
+  waitForApplied,
 } from '../support/controller.ts';
 import { waitForObject, condition } from '../support/cluster.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
+import { jobManifest } from '../support/manifests.ts';
 
 const configMap = `apiVersion: v1
 kind: ConfigMap
@@ -48,19 +50,6 @@ spec:
   ports:
   - port: 80
 `;
-const job = (image: string) => `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: db-migration
-spec:
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-      - name: migration
-        image: ${image}
-`;
 
 interface Status {
   lastAppliedRevision?: string;
@@ -81,7 +70,7 @@ describe('Kustomization reconciler', () => {
       'deploy/configmap.yaml': configMap,
       'deploy/deployment.yaml': deployment('ghcr.io/org/my-app:v1.0.0'),
       'deploy/service.yaml': service,
-      'deploy/job.yaml': job('ghcr.io/org/my-app:v1.0.0'),
+      'deploy/job.yaml': jobManifest({ image: 'ghcr.io/org/my-app:v1.0.0' }),
     });
     await create(env, gitRepository(env, 'app'));
     await create(env, kustomization(env, 'app', { path: './deploy' }));
@@ -168,13 +157,7 @@ describe('Kustomization reconciler', () => {
 
     const commit = await env.git.commit('prune', { 'a.yaml': null, 'b.yaml': null }, 'drop a and b');
     await requestReconcile(env, 'GitRepository', 'prune', 'prune-1');
-    const ks = await waitForReady(
-      env,
-      'prune',
-      'True',
-      undefined,
-      (o) => statusOf(o).lastAppliedRevision === `main@sha1:${commit}`,
-    );
+    const ks = await waitForApplied(env, 'prune', commit);
     const cm = (name: string) =>
       env.objects.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
     assert.equal(await cm('a'), undefined, 'a was deleted from git and must be pruned');
@@ -193,7 +176,7 @@ describe('Kustomization reconciler', () => {
   it('refuses an immutable Job change without force, applying nothing of the stage; force recreates the Job', async () => {
     const ns = env.namespace;
     await env.git.createRepo('jobs', {
-      'job.yaml': job('ghcr.io/org/my-app:v1.0.0'),
+      'job.yaml': jobManifest({ image: 'ghcr.io/org/my-app:v1.0.0' }),
       'deployment.yaml': deployment('ghcr.io/org/my-app:v1.0.0'),
     });
     await create(env, gitRepository(env, 'jobs', { interval: '2s' }));
@@ -210,7 +193,7 @@ describe('Kustomization reconciler', () => {
     await env.git.commit(
       'jobs',
       {
-        'job.yaml': job('ghcr.io/org/my-app:v1.0.1'),
+        'job.yaml': jobManifest({ image: 'ghcr.io/org/my-app:v1.0.1' }),
         'deployment.yaml': deployment('ghcr.io/org/my-app:v1.0.1'),
       },
       'bump to v1.0.1',
@@ -296,13 +279,7 @@ describe('Kustomization reconciler', () => {
       { 'cm2.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fast2\n' },
       'more',
     );
-    await waitForReady(
-      env,
-      'fast',
-      'True',
-      undefined,
-      (o) => statusOf(o).lastAppliedRevision === `main@sha1:${fastCommit}`,
-    );
+    await waitForApplied(env, 'fast', fastCommit);
 
     const slowCommit = await env.git.commit(
       'slow',
@@ -310,13 +287,7 @@ describe('Kustomization reconciler', () => {
       'more',
     );
     await requestReconcile(env, 'GitRepository', 'slow', 'now-1');
-    await waitForReady(
-      env,
-      'slow',
-      'True',
-      undefined,
-      (o) => statusOf(o).lastAppliedRevision === `main@sha1:${slowCommit}`,
-    );
+    await waitForApplied(env, 'slow', slowCommit);
     assert.ok(await env.objects.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'slow2' }));
 
     await requestReconcile(env, 'Kustomization', 'slow', 'now-2');
@@ -330,7 +301,7 @@ describe('Kustomization reconciler', () => {
   });
 
   it('reconciles a v1beta2 Kustomization as written for older Flux', async () => {
-    await env.git.createRepo('legacy', { 'pre/job.yaml': job('alpine') });
+    await env.git.createRepo('legacy', { 'pre/job.yaml': jobManifest({ image: 'alpine' }) });
     await create(env, gitRepository(env, 'legacy'));
     await create(env, {
       apiVersion: 'kustomize.toolkit.fluxcd.io/v1beta2',

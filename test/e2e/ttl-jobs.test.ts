@@ -10,28 +10,19 @@ import {
   requestReconcile,
   useControllerEnv,
   waitForReady,
+  waitForApplied,
 } from '../support/controller.ts';
 import { condition, waitForObject } from '../support/cluster.ts';
 import { recordTimeline, type Timeline } from '../support/timeline.ts';
 import { runSluice } from '../support/cli.ts';
+import { jobManifest } from '../support/manifests.ts';
 import { scratchDir } from '../support/files.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
 import type { CompletedJob } from '../../src/api/kustomization.ts';
 
-const migration = (image: string, name = 'db-migration') => `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: ${name}
-spec:
-  ttlSecondsAfterFinished: 0
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-      - name: migration
-        image: ${image}
-`;
+/** A Job that its TTL controller deletes as soon as it finishes. */
+const migration = (image: string, name = 'db-migration') =>
+  jobManifest({ name, image, ttlSecondsAfterFinished: 0 });
 
 interface KsStatus {
   lastAppliedRevision?: string;
@@ -113,13 +104,7 @@ describe('Jobs deleted by their ttlSecondsAfterFinished', () => {
       'v1.1.0',
     );
     await requestReconcile(env, 'GitRepository', 'app', commit);
-    const ks = await waitForReady(
-      env,
-      'migrate',
-      'True',
-      'ReconciliationSucceeded',
-      (o) => statusOf(o).lastAppliedRevision === `main@sha1:${commit}`,
-    );
+    const ks = await waitForApplied(env, 'migrate', commit);
     assert.equal(runs(), 2);
     const [record] = statusOf(ks).completedJobs ?? [];
     assert.equal(record?.revision, `main@sha1:${commit}`);
@@ -130,23 +115,13 @@ describe('Jobs deleted by their ttlSecondsAfterFinished', () => {
     await env.git.createRepo('mixed', {
       'seed.yaml': migration('ghcr.io/org/my-app:v1.0.0', 'seed-data'),
       // Still running at its 3s deadline, long after seed-data completed: the Job controller fails it then.
-      'broken.yaml': `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: broken-report
-spec:
-  backoffLimit: 0
-  activeDeadlineSeconds: 3
-  template:
-    metadata:
-      annotations:
-        sluice.dev/run-duration: "120s"
-    spec:
-      restartPolicy: Never
-      containers:
-      - name: report
-        image: ghcr.io/org/report:v1
-`,
+      'broken.yaml': jobManifest({
+        name: 'broken-report',
+        image: 'ghcr.io/org/report:v1',
+        containers: ['report'],
+        activeDeadlineSeconds: 3,
+        podAnnotations: { 'sluice.dev/run-duration': '120s' },
+      }),
     });
     await create(env, gitRepository(env, 'mixed'));
     const spec = { wait: true, sourceRef: { kind: 'GitRepository', name: 'mixed' } };
@@ -174,15 +149,14 @@ spec:
 
   it('credit a completion only to the manifest that ran: not to one that was skipped (ssa: IfNotPresent)', async () => {
     const once = (image: string) =>
-      migration(image, 'init-once').replace(
-        'metadata:\n  name: init-once\n',
-        'metadata:\n  name: init-once\n  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent\n',
-      );
+      jobManifest({
+        name: 'init-once',
+        image,
+        ttlSecondsAfterFinished: 3600,
+        annotations: { 'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent' },
+      });
     await env.git.createRepo('once', {
-      'job.yaml': once('ghcr.io/org/my-app:v1.0.0').replace(
-        'ttlSecondsAfterFinished: 0',
-        'ttlSecondsAfterFinished: 3600',
-      ),
+      'job.yaml': once('ghcr.io/org/my-app:v1.0.0'),
     });
     await create(env, gitRepository(env, 'once'));
     await create(
@@ -196,21 +170,12 @@ spec:
     const commit = await env.git.commit(
       'once',
       {
-        'job.yaml': once('ghcr.io/org/my-app:v1.1.0').replace(
-          'ttlSecondsAfterFinished: 0',
-          'ttlSecondsAfterFinished: 3600',
-        ),
+        'job.yaml': once('ghcr.io/org/my-app:v1.1.0'),
       },
       'v1.1.0',
     );
     await requestReconcile(env, 'GitRepository', 'once', commit);
-    const second = await waitForReady(
-      env,
-      'once',
-      'True',
-      'ReconciliationSucceeded',
-      (o) => statusOf(o).lastAppliedRevision === `main@sha1:${commit}`,
-    );
+    const second = await waitForApplied(env, 'once', commit);
     assert.equal(statusOf(second).completedJobs, undefined);
     assert.equal(runs('init-once'), 1);
   });

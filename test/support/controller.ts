@@ -170,6 +170,19 @@ export function waitForReady(
   );
 }
 
+/** Waits until the Kustomization is Ready, having applied `commit` of branch main. */
+export function waitForApplied(env: ControllerEnv, name: string, commit: string): Promise<KubeObject> {
+  return waitForReady(
+    env,
+    name,
+    'True',
+    'ReconciliationSucceeded',
+    (ks) =>
+      (ks['status'] as { lastAppliedRevision?: string } | undefined)?.lastAppliedRevision ===
+      `main@sha1:${commit}`,
+  );
+}
+
 interface Event {
   type: string;
   reason: string;

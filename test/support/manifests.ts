@@ -1,0 +1,59 @@
+// Manifests the e2e tests commit to their git repositories, written as YAML text the way a user writes them.
+
+export interface JobOptions {
+  /** metadata.name; db-migration when unset. */
+  name?: string;
+  /** The image of every container. */
+  image?: string;
+  /** Container names; one container named migration when unset. */
+  containers?: string[];
+  initContainers?: string[];
+  ttlSecondsAfterFinished?: number;
+  activeDeadlineSeconds?: number;
+  /** On the Job itself (e.g. kustomize.toolkit.fluxcd.io/ssa). */
+  annotations?: Record<string, string>;
+  /** On the pod template (e.g. kwok's failure label). */
+  podLabels?: Record<string, string>;
+  /** On the pod template (e.g. sluice.dev/run-duration). */
+  podAnnotations?: Record<string, string>;
+}
+
+const block = (indent: string, key: string, map: Record<string, string> | undefined): string =>
+  map && Object.keys(map).length > 0
+    ? `${indent}${key}:\n${Object.entries(map)
+        .map(([k, v]) => `${indent}  ${k}: ${JSON.stringify(v)}\n`)
+        .join('')}`
+    : '';
+
+const containerList = (key: string, names: string[], image: string): string =>
+  names.length > 0
+    ? `      ${key}:\n${names.map((name) => `      - name: ${name}\n        image: ${image}\n`).join('')}`
+    : '';
+
+/** A batch/v1 Job with backoffLimit 0 and restartPolicy Never: it runs once and fails at the first failure. */
+export function jobManifest(options: JobOptions = {}): string {
+  const {
+    name = 'db-migration',
+    image = 'busybox',
+    containers = ['migration'],
+    initContainers = [],
+  } = options;
+  const podMetadata =
+    block('      ', 'labels', options.podLabels) + block('      ', 'annotations', options.podAnnotations);
+  return (
+    `apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: ${name}\n` +
+    block('  ', 'annotations', options.annotations) +
+    'spec:\n' +
+    (options.ttlSecondsAfterFinished === undefined
+      ? ''
+      : `  ttlSecondsAfterFinished: ${options.ttlSecondsAfterFinished}\n`) +
+    (options.activeDeadlineSeconds === undefined
+      ? ''
+      : `  activeDeadlineSeconds: ${options.activeDeadlineSeconds}\n`) +
+    '  backoffLimit: 0\n  template:\n' +
+    (podMetadata ? `    metadata:\n${podMetadata}` : '') +
+    '    spec:\n      restartPolicy: Never\n' +
+    containerList('initContainers', initContainers, image) +
+    containerList('containers', containers, image)
+  );
+}
