@@ -6,28 +6,28 @@
 // the Deployment's rollout and the post-deploy Job's run, all measured from watch events.
 //
 //   node bench/pipeline.ts [--runs 3] [--only sluice|flux]
-import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import YAML from 'yaml';
-import { KubeClient, ContentType, type KubeObject } from '../src/kube/client.ts';
+import { KubeClient, ContentType } from '../src/kube/client.ts';
 import { ObjectClient } from '../src/kube/objects.ts';
-import { installCrds } from '../src/cli/install.ts';
-import { GitServer } from '../test/support/git-server.ts';
-import { readTree } from '../test/support/files.ts';
-import { repoRoot, waitForObject, condition } from '../test/support/cluster.ts';
-import { recordTimeline, firstAt, type Timeline } from '../test/support/timeline.ts';
+import { installCrds } from '../src/install/install.ts';
+import { GitServer } from '../dev/git-server.ts';
+import { LocalCluster, repoRoot } from '../dev/cluster.ts';
+import { applyPipeline, release, seedFiles, waitForPipeline } from '../dev/seed.ts';
+import { recordTimeline, firstAt, type Timeline } from '../dev/timeline.ts';
 
 const run = promisify(execFile);
-const seed = path.join(repoRoot, 'test/fixtures/seed-001');
 const cache = process.env.SLUICE_CACHE_DIR ?? path.join(process.env.HOME ?? '', '.cache/sluice');
 const fluxBin = path.join(cache, 'bin/flux-kc-v1.9.4-sc-v1.9.4');
 const kubectl = path.join(cache, 'bin/kubernetes-v1.36.3/kubectl');
 const namespace = 'bench-pipeline';
+/** Flux's dependents look again only every 30s, so a release can take minutes there. */
+const waitTimeoutMs = 10 * 60_000;
 
 interface Release {
   totalMs: number;
@@ -44,8 +44,7 @@ interface Engine {
    * name none: for Flux the Kustomizations get `targetNamespace`, as a Flux user would add. Timing is unchanged.
    */
   needsTargetNamespace: boolean;
-  clusterDir: string;
-  ports: Record<string, string>;
+  cluster: LocalCluster;
   install(client: KubeClient, kubeconfig: string): Promise<void>;
   start(kubeconfig: string): Promise<ChildProcess[]>;
 }
@@ -53,15 +52,7 @@ interface Engine {
 const sluice: Engine = {
   name: 'sluice',
   needsTargetNamespace: false,
-  clusterDir: path.join(repoRoot, '.cluster-bench-sluice'),
-  ports: {
-    etcd: '13379',
-    etcdPeer: '13380',
-    apiserver: '17443',
-    kcm: '21257',
-    scheduler: '21259',
-    kubelet: '21252',
-  },
+  cluster: LocalCluster.named('bench-sluice', 1),
   install: (client) => installCrds(client, { timeoutMs: 60_000, log: () => undefined }),
   async start(kubeconfig) {
     return [
@@ -81,15 +72,7 @@ const sluice: Engine = {
 const flux: Engine = {
   name: 'flux',
   needsTargetNamespace: true,
-  clusterDir: path.join(repoRoot, '.cluster-bench-flux'),
-  ports: {
-    etcd: '14379',
-    etcdPeer: '14380',
-    apiserver: '18443',
-    kcm: '22257',
-    scheduler: '22259',
-    kubelet: '22252',
-  },
+  cluster: LocalCluster.named('bench-flux', 5),
   async install(_client, kubeconfig) {
     const crds = (await readdir(path.join(fluxBin, 'crds')))
       .map((f) => ['-f', path.join(fluxBin, 'crds', f)])
@@ -141,13 +124,9 @@ const clustersUp = new Set<Engine>();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     for (const child of running) child.kill('SIGTERM');
-    for (const engine of clustersUp) {
-      execFileSync('bash', [path.join(repoRoot, 'scripts/cluster/down.sh')], {
-        env: clusterEnv(engine),
-        stdio: 'inherit',
-      });
-    }
-    process.exit(130);
+    void Promise.allSettled([...clustersUp].map((engine) => engine.cluster.down())).finally(() =>
+      process.exit(130),
+    );
   });
 }
 function spawnLogged(
@@ -166,35 +145,19 @@ function spawnLogged(
   return child;
 }
 
-function clusterEnv(engine: Engine): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    SLUICE_CLUSTER_DIR: engine.clusterDir,
-    SLUICE_ETCD_PORT: engine.ports['etcd'],
-    SLUICE_ETCD_PEER_PORT: engine.ports['etcdPeer'],
-    SLUICE_APISERVER_PORT: engine.ports['apiserver'],
-    SLUICE_KCM_PORT: engine.ports['kcm'],
-    SLUICE_SCHEDULER_PORT: engine.ports['scheduler'],
-    SLUICE_KWOK_KUBELET_PORT: engine.ports['kubelet'],
-  };
-}
-
 async function cluster(engine: Engine, command: 'up' | 'down'): Promise<void> {
-  if (command === 'up') clustersUp.add(engine);
-  await run('bash', [path.join(repoRoot, 'scripts/cluster', `${command}.sh`)], { env: clusterEnv(engine) });
-  if (command === 'down') clustersUp.delete(engine);
+  if (command === 'up') {
+    clustersUp.add(engine);
+    await engine.cluster.up();
+  } else {
+    await engine.cluster.down();
+    clustersUp.delete(engine);
+  }
 }
-
-const bump = (all: Record<string, string>, tag: string) =>
-  Object.fromEntries(
-    Object.entries(all)
-      .filter(([f]) => !f.startsWith('flux/'))
-      .map(([f, text]) => [f, text.replaceAll('ghcr.io/org/my-app:v1.0.0', `ghcr.io/org/my-app:${tag}`)]),
-  );
 
 async function scenario(engine: Engine, releases: number): Promise<Release[]> {
   await cluster(engine, 'up');
-  const kubeconfig = path.join(engine.clusterDir, 'kubeconfig');
+  const kubeconfig = engine.cluster.kubeconfig;
   const client = await KubeClient.load({ kubeconfig });
   const objects = new ObjectClient(client);
   const git = await GitServer.start();
@@ -202,7 +165,7 @@ async function scenario(engine: Engine, releases: number): Promise<Release[]> {
   try {
     await engine.install(client, kubeconfig);
     processes.push(...(await engine.start(kubeconfig)));
-    const fixture = await readTree(seed);
+    const fixture = await seedFiles();
     await git.createRepo('my-app', fixture);
     await client.create('/api/v1/namespaces', {
       apiVersion: 'v1',
@@ -210,35 +173,28 @@ async function scenario(engine: Engine, releases: number): Promise<Release[]> {
       metadata: { name: namespace },
     });
     const timeline = recordTimeline(client, namespace);
-    const apply = (o: KubeObject) =>
-      objects.apply({ ...o, metadata: { ...o.metadata, namespace } }, { fieldManager: 'bench' });
-    await apply({
-      apiVersion: 'source.toolkit.fluxcd.io/v1',
-      kind: 'GitRepository',
-      metadata: { name: 'my-app' },
-      spec: { url: git.url('my-app'), interval: '1m', ref: { branch: 'main' } },
+    await applyPipeline(objects, fixture, {
+      namespace,
+      gitUrl: git.url('my-app'),
+      fieldManager: 'bench',
+      targetNamespace: engine.needsTargetNamespace ? namespace : undefined,
     });
-    for (const f of ['flux/pre-deploy.yaml', 'flux/deploy.yaml', 'flux/post-deploy.yaml']) {
-      const ks = YAML.parse(fixture[f] ?? '') as KubeObject & { spec: Record<string, unknown> };
-      if (engine.needsTargetNamespace) ks.spec['targetNamespace'] = namespace;
-      await apply(ks);
-    }
     process.stderr.write(`${engine.name}: first sync\n`);
-    await waitApplied(client, undefined);
+    await waitForPipeline(objects, namespace, { generation: 1 }, AbortSignal.timeout(waitTimeoutMs));
 
     const results: Release[] = [];
     for (let i = 1; i <= releases; i++) {
       const tag = `v1.0.${i}`;
-      const commit = await git.commit('my-app', bump(fixture, tag), `release ${tag}`);
+      const commit = await git.commit('my-app', release(fixture, tag), `release ${tag}`);
       const revision = `main@sha1:${commit}`;
       await objects.patch(
         { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace, name: 'my-app' },
         { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': `${Date.now()}` } } },
         ContentType.mergePatch,
       );
-      await waitApplied(client, revision);
-      const release = measure(timeline, revision, tag);
-      results.push(release);
+      await waitForPipeline(objects, namespace, { revision }, AbortSignal.timeout(waitTimeoutMs));
+      const measured = measure(timeline, revision, tag);
+      results.push(measured);
       for (const line of logs[engine.name] ?? []) {
         const entry = JSON.parse(line.startsWith('{') ? line : '{}') as {
           msg?: string;
@@ -251,7 +207,7 @@ async function scenario(engine: Engine, releases: number): Promise<Release[]> {
         }
       }
       process.stderr.write(
-        `${engine.name}: release ${tag}: overhead ${seconds(release.overheadMs)} of ${seconds(release.totalMs)}\n`,
+        `${engine.name}: release ${tag}: overhead ${seconds(measured.overheadMs)} of ${seconds(measured.totalMs)}\n`,
       );
     }
     timeline.stop();
@@ -266,20 +222,6 @@ async function scenario(engine: Engine, releases: number): Promise<Release[]> {
     await client.close();
     await cluster(engine, 'down');
   }
-}
-
-/** Waits until the post-deploy stage has applied `revision` (or, for the first sync, any revision). */
-async function waitApplied(client: KubeClient, revision: string | undefined): Promise<void> {
-  await waitForObject(
-    client,
-    `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${namespace}/kustomizations`,
-    'app-post-deploy',
-    (o) => {
-      const applied = (o['status'] as { lastAppliedRevision?: string } | undefined)?.lastAppliedRevision;
-      return condition(o, 'Ready')?.status === 'True' && (revision ? applied === revision : !!applied);
-    },
-    { description: `app-post-deploy at ${revision ?? 'its first revision'}`, timeoutMs: 10 * 60_000 },
-  );
 }
 
 function measure(timeline: Timeline, revision: string, tag: string): Release {

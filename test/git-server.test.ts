@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GitServer, git } from './support/git-server.ts';
-import { repoRoot } from './support/cluster.ts';
+import { GitServer, git } from '../dev/git-server.ts';
+import { repoRoot } from '../dev/cluster.ts';
 
 const fixture = path.join(repoRoot, 'test/fixtures/hello');
 

@@ -3,7 +3,7 @@
 # benchmark only (never for tests). Cached by version outside the repo, like the control plane.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../../scripts/cluster/versions.sh"
+. "$here/../../dev/cluster/versions.sh"
 # v1.9.4 is the newest release that builds with Go 1.26 (v1.10 requires Go 1.27).
 FLUX_KUSTOMIZE_CONTROLLER_VERSION=${FLUX_KUSTOMIZE_CONTROLLER_VERSION:-v1.9.4}
 FLUX_SOURCE_CONTROLLER_VERSION=${FLUX_SOURCE_CONTROLLER_VERSION:-v1.9.4}

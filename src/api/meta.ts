@@ -18,11 +18,18 @@ export interface ObjectMeta {
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
-/** A metav1.Condition, as stored in `status.conditions`. */
-export interface Condition {
+/** A condition as any object's status may carry one: all sluice can count on when it reads others' objects. */
+export interface StatusCondition {
   type: string;
-  status: ConditionStatus;
+  status: string;
   observedGeneration?: number;
+  reason?: string;
+  message?: string;
+}
+
+/** A metav1.Condition, as sluice's controllers write it in `status.conditions`. */
+export interface Condition extends StatusCondition {
+  status: ConditionStatus;
   /** RFC 3339 in UTC, truncated to seconds. */
   lastTransitionTime: string;
   reason: string;
@@ -122,6 +129,23 @@ export const Label = {
   watch: 'reconcile.fluxcd.io/watch',
 } as const;
 
+/**
+ * The server-side apply field managers sluice writes as: Flux's own names where Flux's controllers write the same
+ * fields, so that switching between the two does not leave fields owned by a manager that no longer writes them.
+ */
+export const FieldManager = {
+  /** What a Kustomization applies (kustomize-controller's name). */
+  kustomizeController: 'kustomize-controller',
+  /** A Kustomization's status (kustomize-controller's status manager). */
+  kustomizationStatus: 'gotk-kustomize-controller',
+  /** A GitRepository's status (source-controller's name). */
+  gitRepositoryStatus: 'source-controller',
+  /** What `sluice install` applies. */
+  install: 'sluice',
+  /** What `sluice create` applies. */
+  cli: 'sluice-client',
+} as const;
+
 /** The finalizer both controllers put on their objects. */
 export const Finalizer = 'finalizers.fluxcd.io';
 
@@ -159,4 +183,10 @@ export interface ApiType {
   singular: string;
   shortNames: readonly string[];
   categories: readonly string[];
+}
+
+/** The collection path of a kind in one namespace, or in all of them when `namespace` is undefined. */
+export function collectionPath(api: Pick<ApiType, 'group' | 'version' | 'plural'>, namespace?: string): string {
+  const base = `/apis/${api.group}/${api.version}`;
+  return namespace === undefined ? `${base}/${api.plural}` : `${base}/namespaces/${namespace}/${api.plural}`;
 }

@@ -2,7 +2,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { tableRow } from './get.ts';
-import { reconcileOutcome } from './suspend.ts';
 import { formatTree, type TreeNode } from './tree.ts';
 import { lastSeen, type KubeEvent } from './events.ts';
 import { gitRepositoryKind, kustomizationKind, type FluxObject } from './output.ts';
@@ -59,52 +58,6 @@ describe('get rows', () => {
   it("takes a GitRepository's revision from its artifact", () => {
     const repo = ks(1, { artifact: { revision: `main@sha1:${sha}` } });
     assert.equal(tableRow(gitRepositoryKind, repo, false)[1], 'main@sha1:67e2c98a');
-  });
-});
-
-describe('reconcileOutcome', () => {
-  it('waits until the Ready condition is about the current generation', () => {
-    assert.deepEqual(reconcileOutcome(ks(3, { observedGeneration: 1, conditions: [ready('True', 1)] })), {
-      state: 'waiting',
-    });
-    assert.deepEqual(reconcileOutcome(ks(3, { observedGeneration: 1, conditions: [ready('False', 2)] })), {
-      state: 'waiting',
-    });
-  });
-
-  it('is ready when Ready=True and the object was observed at this generation', () => {
-    assert.deepEqual(reconcileOutcome(ks(3, { observedGeneration: 3, conditions: [ready('True', 3)] })), {
-      state: 'ready',
-    });
-    const reconciling = { type: 'Reconciling', status: 'True', observedGeneration: 3 };
-    assert.deepEqual(
-      reconcileOutcome(ks(3, { observedGeneration: 3, conditions: [ready('True', 3), reconciling] })),
-      { state: 'waiting' },
-    );
-    assert.deepEqual(reconcileOutcome(ks(3, { observedGeneration: -1, conditions: [ready('True', 3)] })), {
-      state: 'waiting',
-    });
-  });
-
-  it('fails at once on Ready=False or Stalled for this generation, but not on unready dependencies', () => {
-    assert.deepEqual(
-      reconcileOutcome(
-        ks(3, { observedGeneration: -1, conditions: [ready('False', 3, 'BuildFailed', 'boom')] }),
-      ),
-      { state: 'failed', message: 'boom' },
-    );
-    assert.deepEqual(
-      reconcileOutcome(
-        ks(3, { conditions: [ready('False', 3, 'DependencyNotReady', 'dependency not ready')] }),
-      ),
-      { state: 'waiting' },
-    );
-    const stalled = { type: 'Stalled', status: 'True', message: 'cycle', observedGeneration: 3 };
-    assert.deepEqual(reconcileOutcome(ks(3, { conditions: [stalled] })), {
-      state: 'failed',
-      message: 'cycle',
-    });
-    assert.deepEqual(reconcileOutcome(undefined), { state: 'failed', message: 'the object was deleted' });
   });
 });
 

@@ -5,7 +5,9 @@ import YAML from 'yaml';
 import { GitRepositoryApi } from '../api/gitrepository.ts';
 import { KustomizationApi } from '../api/kustomization.ts';
 import { formatDuration, parseDuration } from '../api/duration.ts';
-import type { KubeClient, KubeObject } from '../kube/client.ts';
+import type { KubeObject } from '../kube/client.ts';
+import { FieldManager } from '../api/meta.ts';
+import { waitForRequest, type RequestOutcome } from '../kstatus/request.ts';
 import { ObjectClient, refOf } from '../kube/objects.ts';
 import {
   durationMs,
@@ -14,10 +16,10 @@ import {
   withClusterOptions,
   ReportedFailure,
   type ClusterOptions,
+  type FluxObject,
   type StatusLog,
 } from './output.ts';
 
-const FIELD_MANAGER = 'sluice-client';
 
 const duration = (value: string): string => formatDuration(durationMs(value));
 
@@ -44,52 +46,43 @@ async function exportOrApply(
     log.action(`applying ${what}`);
     const objects = new ObjectClient(client);
     const existed = await objects.get(refOf(object));
-    await objects.apply(object, { fieldManager: FIELD_MANAGER });
+    const applied = await objects.apply<FluxObject>(object, { fieldManager: FieldManager.cli });
     log.success(`${what} ${existed ? 'updated' : 'created'}`);
     log.waiting(`waiting for ${what} reconciliation`);
-    await waitReady(client, object, parseDuration(options.timeout, '--timeout'), log, what);
+    await waitReady(objects, applied, parseDuration(options.timeout, '--timeout'), log, what);
   });
 }
 
-/** Waits for Ready=True (success) or Ready=False with a failure (reported at once, exit 1). */
+/** Waits until the controller has reconciled the applied generation: Ready (success) or a failure (exit 1). */
 async function waitReady(
-  client: KubeClient,
-  object: KubeObject,
+  objects: ObjectClient,
+  applied: FluxObject,
   timeoutMs: number,
   log: StatusLog,
   what: string,
 ): Promise<void> {
-  const objects = new ObjectClient(client);
-  let last: KubeObject | undefined;
-  const settled = (o: KubeObject | undefined) => {
-    last = o;
-    const ready = (
-      o?.['status'] as { conditions?: { type: string; status: string; reason: string }[] } | undefined
-    )?.conditions?.find((c) => c.type === 'Ready');
-    return (
-      ready?.status === 'True' ||
-      (ready?.status === 'False' && ready.reason !== 'DependencyNotReady' && ready.reason !== 'Progressing')
-    );
-  };
+  let outcome: RequestOutcome<FluxObject>;
   try {
-    await objects.waitFor(refOf(object), settled, AbortSignal.timeout(timeoutMs));
+    outcome = await waitForRequest<FluxObject>(
+      objects,
+      refOf(applied),
+      { generation: applied.metadata.generation ?? 0 },
+      { signal: AbortSignal.timeout(timeoutMs) },
+    );
   } catch {
     log.failure(`timed out waiting for ${what} reconciliation after ${formatDuration(timeoutMs)}`);
     throw new ReportedFailure();
   }
-  const status = last?.['status'] as {
-    conditions?: { type: string; status: string; message: string }[];
-    lastAppliedRevision?: string;
-    artifact?: { revision?: string };
-  };
-  const ready = status.conditions?.find((c) => c.type === 'Ready');
-  if (ready?.status !== 'True') {
-    log.failure(`${what} reconciliation failed: ${ready?.message}`);
+  if (outcome.state !== 'succeeded') {
+    log.failure(
+      `${what} reconciliation failed: ${outcome.state === 'failed' ? outcome.message : 'it was deleted'}`,
+    );
     throw new ReportedFailure();
   }
   log.success(`${what} reconciliation completed`);
-  const revision = status.artifact?.revision ?? status.lastAppliedRevision;
-  if (revision) log.success(`${status.artifact ? 'fetched' : 'applied'} revision: ${revision}`);
+  const status = outcome.object.status;
+  const revision = status?.artifact?.revision ?? status?.lastAppliedRevision;
+  if (revision) log.success(`${status?.artifact ? 'fetched' : 'applied'} revision: ${revision}`);
 }
 
 interface SourceGitOptions extends ClusterOptions {

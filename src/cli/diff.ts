@@ -10,7 +10,7 @@ import { ObjectClient, describeRef, refOf } from '../kube/objects.ts';
 import { leaveDeleted } from '../controllers/kustomization/completed-jobs.ts';
 import { ResourceManager } from '../ssa/manager.ts';
 import { parseObjectId } from '../inventory/inventory.ts';
-import { FIELD_MANAGER } from '../controllers/kustomization/reconciler.ts';
+import { FieldManager } from '../api/meta.ts';
 import { buildLocal, getKustomization, maskSecrets } from './build.ts';
 import { loadClient, statusLog, withClusterOptions, type ClusterOptions } from './output.ts';
 
@@ -46,7 +46,7 @@ export function diffCommand(): Command {
         const built = await buildLocal(client, live, options.path);
         const alreadyRan = new Set<string>();
         const plans = await new ResourceManager(objects).dryRunAll(built, {
-          fieldManager: FIELD_MANAGER,
+          fieldManager: FieldManager.kustomizeController,
           force: live.spec.force ?? false,
           // As the controller: a Job its TTL deleted after it completed for this manifest is not created again.
           skip: (desired, existing) => {

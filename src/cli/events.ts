@@ -2,13 +2,13 @@
 // `--for Kustomization/<name>` adds the events of its source, `--watch` streams new ones until Ctrl-C.
 import { Command } from 'commander';
 import type { KubeClient, KubeList, KubeObject } from '../kube/client.ts';
+import { listWatch } from '../kube/watch.ts';
 import { KustomizationApi } from '../api/kustomization.ts';
 import {
   getKustomization,
   formatTable,
   humanDuration,
   runWithClient,
-  watchCollection,
   withClusterOptions,
   type ClusterOptions,
 } from './output.ts';
@@ -162,18 +162,18 @@ export function eventsCommand(): Command {
           process.stdout.write(formatTable(header, [eventRow(event, showNamespace, Date.now())]));
           first = false;
         };
+        // Until Ctrl-C ends the process.
+        const signal = new AbortController().signal;
         await Promise.all(
-          queries.map((query) =>
-            watchCollection<KubeEvent>(
-              client,
-              eventsPath(query.namespace),
-              { fieldSelector: query.fieldSelector },
-              (event) => {
-                if (event.type !== 'DELETED') print(event.object);
-              },
-            ),
-          ),
+          queries.map(async (query) => {
+            const path = eventsPath(query.namespace);
+            const watch = { fieldSelector: query.fieldSelector, signal };
+            for await (const event of listWatch<KubeEvent>(client, path, watch)) {
+              if (event.type === 'ADDED' || event.type === 'MODIFIED') print(event.object);
+            }
+          }),
         );
+        return;
       }
 
       const events: KubeEvent[] = [];

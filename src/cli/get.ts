@@ -1,10 +1,10 @@
 // `sluice get ks|gitrepo [name]`: Flux's `flux get kustomizations` and `flux get sources git` tables, or the
 // objects as YAML or JSON; `--watch` prints a row for every change until Ctrl-C.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { collectionPath } from '../api/meta.ts';
 import { stringify } from 'yaml';
-import type { KubeList } from '../kube/client.ts';
+import { listWatch } from '../kube/watch.ts';
 import {
-  collectionPath,
   formatTable,
   gitRepositoryKind,
   kustomizationKind,
@@ -12,7 +12,6 @@ import {
   ReportedFailure,
   runWithClient,
   truncateHex,
-  watchCollection,
   withClusterOptions,
   type ClusterOptions,
   type FluxKind,
@@ -98,17 +97,22 @@ function getKindCommand(kind: FluxKind, name: string, aliases: string[], descrip
       if (options.watch) {
         if (options.output !== 'table') throw new Error('--watch prints tables only: drop -o');
         let first = true;
-        await watchCollection<FluxObject>(client, path, query, (event) => {
-          if (!matches(event.object)) return;
+        // Until Ctrl-C ends the process.
+        for await (const event of listWatch<FluxObject>(client, path, {
+          ...query,
+          signal: new AbortController().signal,
+        })) {
+          if (event.type === 'SYNCED' || !matches(event.object)) continue;
           // Like flux, each change is its own table: the header only above the first row.
           process.stdout.write(
             formatTable(first ? header : [], [tableRow(kind, event.object, allNamespaces)]),
           );
           first = false;
-        });
+        }
+        return;
       }
 
-      const list = await client.get<KubeList<FluxObject>>(path, query);
+      const list = await client.list<FluxObject>(path, query);
       if (list.items.length === 0) {
         const where = allNamespaces ? 'any' : `"${options.namespace}"`;
         log.failure(
@@ -118,9 +122,7 @@ function getKindCommand(kind: FluxKind, name: string, aliases: string[], descrip
         );
         throw new ReportedFailure();
       }
-      const items = list.items
-        .filter(matches)
-        .map((item) => ({ apiVersion: kind.api.apiVersion, kind: kind.api.kind, ...item }));
+      const items = list.items.filter(matches);
       if (options.output === 'table') {
         process.stdout.write(
           formatTable(

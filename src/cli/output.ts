@@ -1,17 +1,11 @@
 // What the Flux-style commands share: the cluster flags and namespace default, Flux's table layout, hex
 // truncation, ages, and the ► ✔ ✗ ◎ status lines on stderr.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import {
-  KubeClient,
-  type KubeObject,
-  type KubeObjectMeta,
-  type Query,
-  type WatchEvent,
-} from '../kube/client.ts';
-import { isGone, isNotFound } from '../kube/errors.ts';
+import { KubeClient, type KubeObject, type KubeObjectMeta } from '../kube/client.ts';
+import { isNotFound } from '../kube/errors.ts';
 import { GitRepositoryApi } from '../api/gitrepository.ts';
 import { KustomizationApi } from '../api/kustomization.ts';
-import type { ApiType } from '../api/meta.ts';
+import { collectionPath, type ApiType, type StatusCondition } from '../api/meta.ts';
 import { parseDuration } from '../api/duration.ts';
 
 export interface ClusterOptions {
@@ -88,13 +82,7 @@ export interface FluxObject extends KubeObject {
   spec?: { suspend?: boolean; [key: string]: unknown };
   status?: {
     observedGeneration?: number;
-    conditions?: {
-      type: string;
-      status: string;
-      reason?: string;
-      message?: string;
-      observedGeneration?: number;
-    }[];
+    conditions?: StatusCondition[];
     lastAppliedRevision?: string;
     artifact?: { revision?: string };
     inventory?: { entries?: { id: string; v: string }[] };
@@ -115,12 +103,6 @@ export const gitRepositoryKind: FluxKind = {
   revisionOf: (object) => object.status?.artifact?.revision,
   revisionVerb: 'fetched',
 };
-
-/** The collection path of a kind in one namespace, or in all of them when `namespace` is undefined. */
-export function collectionPath(api: ApiType, namespace: string | undefined): string {
-  const base = `/apis/${api.group}/${api.version}`;
-  return namespace === undefined ? `${base}/${api.plural}` : `${base}/namespaces/${namespace}/${api.plural}`;
-}
 
 /** One Kustomization, or the error kubectl gives for a missing one. */
 export async function getKustomization(
@@ -208,30 +190,6 @@ export function humanDuration(ms: number): string {
   const years = Math.trunc(days / 365);
   if (hours < 24 * 365 * 8) return days % 365 === 0 ? `${years}y` : `${years}y${days % 365}d`;
   return `${years}y`;
-}
-
-/**
- * Streams every change to the objects of a collection until the process is stopped (Ctrl-C), starting with an
- * ADDED event for each object that exists (a watch without resourceVersion), as `flux get -w` shows them.
- */
-export async function watchCollection<T extends KubeObject>(
-  client: KubeClient,
-  path: string,
-  query: Query,
-  onEvent: (event: WatchEvent<T>) => void,
-): Promise<never> {
-  let resourceVersion: string | undefined;
-  for (;;) {
-    try {
-      for await (const event of client.watch<T>(path, { ...query, resourceVersion })) {
-        resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
-        if (event.type !== 'BOOKMARK') onEvent(event);
-      }
-    } catch (error) {
-      if (!isGone(error)) throw error;
-      resourceVersion = undefined; // too old to resume from: start over, with every object again
-    }
-  }
 }
 
 /** Flux's stderr logger: one symbol per kind of line, coloured only on a terminal. */

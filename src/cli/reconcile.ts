@@ -6,6 +6,7 @@ import { parseDuration, formatDuration } from '../api/duration.ts';
 import { GitRepositoryApi } from '../api/gitrepository.ts';
 import type { CrossNamespaceSourceReference } from '../api/kustomization.ts';
 import { Annotation, type ReconcileRequestStatus } from '../api/meta.ts';
+import { waitForRequest, type RequestOutcome } from '../kstatus/request.ts';
 import { ContentType } from '../kube/client.ts';
 import { ObjectClient, type ObjectRef } from '../kube/objects.ts';
 import {
@@ -27,30 +28,6 @@ type Reconcilable = FluxObject & {
 
 const conditionOf = (object: Reconcilable | undefined, type: string) =>
   object?.status?.conditions?.find((condition) => condition.type === type);
-
-/** Where a reconcile request stands, judged from one state of the object. */
-export type Outcome =
-  | { state: 'pending'; progress?: string }
-  | { state: 'succeeded'; object: Reconcilable }
-  | { state: 'failed'; message: string }
-  | { state: 'deleted' };
-
-export function outcomeOf(object: Reconcilable | undefined, requestedAt: string): Outcome {
-  if (!object) return { state: 'deleted' };
-  const reconciling = conditionOf(object, 'Reconciling');
-  const progress = reconciling?.status === 'True' ? reconciling.message : undefined;
-  if (object.status?.lastHandledReconcileAt !== requestedAt) return { state: 'pending', progress };
-  const ready = conditionOf(object, 'Ready');
-  if (ready?.status === 'True') return { state: 'succeeded', object };
-  // Waiting on a dependency or on a source's first artifact is not a failure: the controller moves on by
-  // itself when they are ready (event-driven), so keep waiting and show why.
-  if (ready?.reason === 'DependencyNotReady' || ready?.message?.startsWith('Source artifact not found')) {
-    return { state: 'pending', progress: ready.message };
-  }
-  // Unlike flux, which keeps polling until its timeout, a pass that ended in a failure is reported now.
-  if (ready?.status === 'False') return { state: 'failed', message: ready.message ?? '' };
-  return { state: 'pending', progress };
-}
 
 /** Go's time.RFC3339Nano in UTC: the fraction without trailing zeros, and no fraction when it is zero. */
 export function rfc3339Nano(epochNs: bigint): string {
@@ -156,17 +133,13 @@ async function requestAndWait(ctx: Context, kind: FluxKind, object: Reconcilable
   const stale = conditionOf(object, 'Reconciling');
   const progress = skippingStale(ctx.progress(), stale?.status === 'True' ? stale.message : undefined);
   const signal = AbortSignal.timeout(ctx.timeoutMs);
-  let last: Reconcilable | undefined;
+  let outcome: RequestOutcome<Reconcilable>;
   try {
-    await ctx.objects.waitFor<Reconcilable>(
+    outcome = await waitForRequest<Reconcilable>(
+      ctx.objects,
       ref,
-      (state) => {
-        last = state;
-        const outcome = outcomeOf(state, requestedAt);
-        if (outcome.state === 'pending' && outcome.progress) progress.update(outcome.progress);
-        return outcome.state !== 'pending';
-      },
-      signal,
+      { requestedAt },
+      { signal, onProgress: (message) => progress.update(message) },
     );
   } catch (error) {
     if (!signal.aborted) throw error;
@@ -175,7 +148,6 @@ async function requestAndWait(ctx: Context, kind: FluxKind, object: Reconcilable
   } finally {
     progress.stop();
   }
-  const outcome = outcomeOf(last, requestedAt);
   if (outcome.state === 'deleted') throw new Error(`${ref.kind} ${ref.name} was deleted while waiting`);
   if (outcome.state === 'failed') throw new Error(`${ref.kind} reconciliation failed: ${outcome.message}`);
   if (outcome.state === 'succeeded') {

@@ -1,14 +1,14 @@
 // `sluice suspend` and `sluice resume` for Kustomizations and GitRepositories, with Flux's messages: a merge
 // patch of spec.suspend, and on resume a watch until the controller has reconciled the new generation.
 import { Command } from 'commander';
+import { collectionPath } from '../api/meta.ts';
 import { ContentType, type KubeClient, type KubeList } from '../kube/client.ts';
 import { ObjectClient, type ObjectRef } from '../kube/objects.ts';
 import { formatDuration, parseDuration } from '../api/duration.ts';
+import { waitForRequest, type RequestOutcome } from '../kstatus/request.ts';
 import {
-  collectionPath,
   gitRepositoryKind,
   kustomizationKind,
-  readyCondition,
   runWithClient,
   withClusterOptions,
   type ClusterOptions,
@@ -29,42 +29,6 @@ interface ResumeOptions extends ClusterOptions {
   all?: boolean;
   wait?: boolean;
   timeout: string;
-}
-
-export type ReconcileOutcome =
-  { state: 'waiting' } | { state: 'ready' } | { state: 'failed'; message: string };
-
-/**
- * Whether the controller has finished reconciling the object's current generation (Flux's readiness rule for
- * `resume`: observedGeneration ≥ 1 and the Ready condition about this generation). Unlike flux, a Ready=False
- * result is final at once instead of after --timeout, except while dependencies are not ready yet.
- */
-export function reconcileOutcome(object: FluxObject | undefined): ReconcileOutcome {
-  if (object === undefined) return { state: 'failed', message: 'the object was deleted' };
-  const generation = object.metadata.generation;
-  const observedGeneration = object.status?.observedGeneration ?? -1;
-  const conditions = object.status?.conditions ?? [];
-  const aboutThisGeneration = (condition: { observedGeneration?: number }) =>
-    condition.observedGeneration
-      ? condition.observedGeneration === generation
-      : observedGeneration === generation;
-  const stalled = conditions.find((c) => c.type === 'Stalled' && c.status === 'True');
-  if (stalled && aboutThisGeneration(stalled)) return { state: 'failed', message: stalled.message ?? '' };
-  const ready = readyCondition(object);
-  if (!ready || !aboutThisGeneration(ready)) return { state: 'waiting' };
-  if (ready.status === 'False' && ready.reason !== 'DependencyNotReady') {
-    return { state: 'failed', message: ready.message ?? '' };
-  }
-  const reconciling = conditions.some((c) => c.type === 'Reconciling' && c.status === 'True');
-  if (
-    ready.status === 'True' &&
-    observedGeneration >= 1 &&
-    observedGeneration === generation &&
-    !reconciling
-  ) {
-    return { state: 'ready' };
-  }
-  return { state: 'waiting' };
 }
 
 const refOf = (kind: FluxKind, namespace: string, name: string): ObjectRef => ({
@@ -147,42 +111,42 @@ function suspendKindCommand(kind: FluxKind, name: string, aliases: string[]): Co
   });
 }
 
-/** Watches one resumed object until its reconcile succeeds, fails, or the timeout passes; reports the result. */
+/**
+ * Watches one resumed object until the controller has reconciled its new generation, or the timeout passes;
+ * reports the result.
+ */
 async function waitForReconcile(
   objects: ObjectClient,
   kind: FluxKind,
-  ref: ObjectRef,
+  resumed: FluxObject,
   timeoutMs: number,
   log: StatusLog,
 ): Promise<boolean> {
-  let last: FluxObject | undefined;
-  let outcome: ReconcileOutcome = { state: 'waiting' };
+  const ref = refOf(kind, resumed.metadata.namespace, resumed.metadata.name);
+  let last: string | undefined;
+  let outcome: RequestOutcome<FluxObject>;
   try {
-    await objects.waitFor<FluxObject>(
+    outcome = await waitForRequest<FluxObject>(
+      objects,
       ref,
-      (object) => {
-        last = object;
-        outcome = reconcileOutcome(object);
-        return outcome.state !== 'waiting';
-      },
-      AbortSignal.timeout(timeoutMs),
+      { generation: resumed.metadata.generation ?? 0 },
+      { signal: AbortSignal.timeout(timeoutMs), onProgress: (message) => (last = message) },
     );
   } catch (error) {
     if (!(error instanceof Error && error.name === 'TimeoutError')) throw error;
-    const lastMessage = last ? readyCondition(last)?.message : undefined;
     log.failure(
       `${kind.api.kind} ${ref.name} reconciliation not completed after ${formatDuration(timeoutMs)}` +
-        (lastMessage ? `: ${lastMessage}` : ''),
+        (last ? `: ${last}` : ''),
     );
     return false;
   }
-  const result = outcome as ReconcileOutcome;
-  if (result.state === 'failed') {
-    log.failure(`${kind.api.kind} ${ref.name} reconciliation failed: ${result.message}`);
+  if (outcome.state !== 'succeeded') {
+    const message = outcome.state === 'failed' ? outcome.message : 'the object was deleted';
+    log.failure(`${kind.api.kind} ${ref.name} reconciliation failed: ${message}`);
     return false;
   }
   log.success(`${kind.api.kind} ${ref.name} reconciliation completed`);
-  log.success(`${kind.revisionVerb} revision ${(last && kind.revisionOf(last)) ?? ''}`);
+  log.success(`${kind.revisionVerb} revision ${kind.revisionOf(outcome.object) ?? ''}`);
   return true;
 }
 
@@ -199,7 +163,7 @@ function resumeKindCommand(kind: FluxKind, name: string, aliases: string[]): Com
     await runWithClient(options, async (client, log) => {
       const timeoutMs = parseDuration(options.timeout, '--timeout');
       const objects = new ObjectClient(client);
-      const resumed: ObjectRef[] = [];
+      const resumed: FluxObject[] = [];
       let failed = false;
       for (const { name: objectName, object } of await targets(client, kind, names, options)) {
         if (!object) {
@@ -214,14 +178,13 @@ function resumeKindCommand(kind: FluxKind, name: string, aliases: string[]): Com
           spec: { suspend: false },
           ...(hasReason ? { metadata: { annotations: { [suspendReasonAnnotation]: null } } } : {}),
         };
-        await objects.patch(ref, patch, ContentType.mergePatch);
+        resumed.push(await objects.patch<FluxObject>(ref, patch, ContentType.mergePatch));
         log.success(`${kind.humanKind} resumed`);
-        resumed.push(ref);
       }
       if (options.wait ?? names.length === 1) {
         resumed.forEach(() => log.waiting(`waiting for ${kind.api.kind} reconciliation`));
         const results = await Promise.all(
-          resumed.map((ref) => waitForReconcile(objects, kind, ref, timeoutMs, log)),
+          resumed.map((object) => waitForReconcile(objects, kind, object, timeoutMs, log)),
         );
         if (results.includes(false)) failed = true;
       }

@@ -8,13 +8,12 @@ import { allCrds } from '../api/crds.ts';
 import { parseDuration } from '../api/duration.ts';
 import { GitRepositoryApi } from '../api/gitrepository.ts';
 import { KustomizationApi } from '../api/kustomization.ts';
-import type { ApiType } from '../api/meta.ts';
+import { collectionPath, type ApiType } from '../api/meta.ts';
 import { ContentType, type KubeClient, type KubeList, type KubeObject } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { describeRef, ObjectClient, type ObjectRef } from '../kube/objects.ts';
 import { componentRefs, controllerName } from '../install/manifests.ts';
 import {
-  collectionPath,
   ReportedFailure,
   runWithClient,
   statusLog,

@@ -3,13 +3,14 @@
 // from the informers' caches.
 import type { KubeClient, KubeObjectHeader } from '../kube/client.ts';
 import { ObjectClient } from '../kube/objects.ts';
-import { Informer, objectKey } from '../runtime/informer.ts';
+import { Informer } from '../runtime/informer.ts';
+import { objectKey } from '../kube/watch.ts';
 import { Controller, type ReconcileFunc } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
 import { isConditionTrue } from '../runtime/conditions.ts';
 import { silentLogger, type Logger } from '../runtime/logger.ts';
 import type { Metrics } from '../runtime/metrics.ts';
-import { Annotation } from '../api/meta.ts';
+import { Annotation, collectionPath } from '../api/meta.ts';
 import { GitRepositoryApi, type GitRepository } from '../api/gitrepository.ts';
 import { KustomizationApi, type Kustomization } from '../api/kustomization.ts';
 import { dependentsOf, sortByDependencies } from './kustomization/dependencies.ts';
@@ -38,11 +39,6 @@ export interface ControllerContext extends Caches {
 }
 
 export type ReconcilerFactory = (ctx: ControllerContext, events: EventRecorder) => ReconcileFunc;
-
-function collectionPath(api: { group: string; version: string; plural: string }, namespace?: string): string {
-  const ns = namespace ? `/namespaces/${namespace}` : '';
-  return `/apis/${api.group}/${api.version}${ns}/${api.plural}`;
-}
 
 /** Flux reconciles on a spec change, a new reconcile request or deletion, not on status or label edits. */
 export function needsReconcile(previous: KubeObjectHeader, current: KubeObjectHeader): boolean {
@@ -80,8 +76,6 @@ export class Manager {
     const informer = <T extends KubeObjectHeader>(api: typeof GitRepositoryApi | typeof KustomizationApi) =>
       new Informer<T>(options.client, {
         path: collectionPath(api, options.watchNamespace),
-        apiVersion: api.apiVersion,
-        kind: api.kind,
         labelSelector: options.watchLabelSelector,
         onError: (error) => log.warn({ error: String(error), kind: api.kind }, 'watch interrupted, resuming'),
       });

@@ -2,6 +2,7 @@
 // InProgress until it completes), then caller-supplied readers, then kstatus (fluxcd/cli-utils): generic checks
 // (deletion, observed generation, Reconciling/Stalled), per-kind rules for built-in kinds, and the Ready
 // condition for everything else. Messages are kstatus' own, so logs read like Flux's.
+import type { StatusCondition } from '../api/meta.ts';
 import type { KubeObject } from '../kube/client.ts';
 
 export type Status = 'InProgress' | 'Failed' | 'Current' | 'Terminating' | 'NotFound' | 'Unknown';
@@ -28,12 +29,8 @@ export interface ComputeStatusOptions {
   now?: Date;
 }
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
+/** A condition as conditionsOf reads it: reason and message are '' when absent. */
+type Condition = Required<Omit<StatusCondition, 'observedGeneration'>>;
 
 type KindRule = (object: KubeObject, conditions: readonly Condition[], now: Date) => StatusResult;
 

@@ -31,6 +31,8 @@ export interface KubeObject extends KubeObjectHeader {
 }
 
 export interface KubeList<T = KubeObject> {
+  apiVersion?: string;
+  kind?: string;
   metadata: { resourceVersion?: string; continue?: string };
   items: T[];
 }
@@ -144,6 +146,29 @@ export class KubeClient {
   }
 
   /**
+   * Every item of a collection, page by page, each with its apiVersion and kind (a list of built-in kinds leaves
+   * them out of the items), and the resourceVersion of the list to watch from.
+   */
+  async list<T extends KubeObjectHeader = KubeObject>(
+    path: string,
+    query: Query = {},
+    signal?: AbortSignal,
+  ): Promise<KubeList<T>> {
+    const items: T[] = [];
+    let page: KubeList<T>;
+    let continueToken: string | undefined;
+    do {
+      page = await this.request<KubeList<T>>('GET', path, { query: { ...query, continue: continueToken }, signal });
+      const kind = page.kind?.replace(/List$/, '');
+      for (const item of page.items) {
+        items.push(item.apiVersion && item.kind ? item : { apiVersion: page.apiVersion, kind, ...item });
+      }
+      continueToken = page.metadata.continue || undefined;
+    } while (continueToken);
+    return { apiVersion: page.apiVersion, kind: page.kind, metadata: page.metadata, items };
+  }
+
+  /**
    * GETs `path` and hands back the response body unread, for text the server streams (pod logs); a status of
    * 400 or more is thrown as a KubeApiError.
    */
@@ -176,7 +201,7 @@ export class KubeClient {
         const event = JSON.parse(line) as WatchEvent<T>;
         if (event.type === 'ERROR') {
           const status = event.object as Status;
-          throw new KubeApiError(status.code ?? 500, 'Unknown', status.message ?? 'watch error', status);
+          throw KubeApiError.fromStatus(status, `WATCH ${path}`);
         }
         yield event;
       }

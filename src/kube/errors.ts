@@ -71,9 +71,14 @@ export class KubeApiError extends Error {
   /** Builds the error from an HTTP response; `request` ("PATCH /apis/...") is named when the body says nothing. */
   static fromResponse(code: number, body: string, request: string): KubeApiError {
     const status = parseStatus(body);
-    const reason = knownReason(status?.reason) ?? reasonByCode[code] ?? 'Unknown';
     const message = status?.message || body.trim().slice(0, 500) || `${request}: HTTP ${code}`;
-    return new KubeApiError(code, reason, message, status);
+    return new KubeApiError(code, reasonOf(code, status), message, status);
+  }
+
+  /** The error a watch's ERROR event carries (a 410 "Expired" is Gone, as its code says). */
+  static fromStatus(status: Status, request: string): KubeApiError {
+    const code = status.code ?? 500;
+    return new KubeApiError(code, reasonOf(code, status), status.message || `${request}: HTTP ${code}`, status);
   }
 }
 
@@ -86,15 +91,15 @@ function parseStatus(body: string): Status | undefined {
   }
 }
 
-function knownReason(reason: string | undefined): ErrorReason | undefined {
-  if (!reason) return undefined;
-  const all = new Set<string>([...Object.values(reasonByCode), 'AlreadyExists']);
-  return all.has(reason) ? (reason as ErrorReason) : undefined;
+/** The status's own reason when it is one we know, else the one its HTTP code stands for. */
+function reasonOf(code: number, status: Status | undefined): ErrorReason {
+  const known = new Set<string>([...Object.values(reasonByCode), 'AlreadyExists']);
+  const reason = status?.reason;
+  return reason && known.has(reason) ? (reason as ErrorReason) : (reasonByCode[code] ?? 'Unknown');
 }
 
 export const isNotFound = (e: unknown): boolean => e instanceof KubeApiError && e.reason === 'NotFound';
 export const isConflict = (e: unknown): boolean =>
   e instanceof KubeApiError && (e.reason === 'Conflict' || e.reason === 'AlreadyExists');
 export const isInvalid = (e: unknown): boolean => e instanceof KubeApiError && e.reason === 'Invalid';
-export const isForbidden = (e: unknown): boolean => e instanceof KubeApiError && e.reason === 'Forbidden';
 export const isGone = (e: unknown): boolean => e instanceof KubeApiError && e.reason === 'Gone';

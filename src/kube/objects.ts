@@ -1,7 +1,8 @@
 // Reads and writes objects of any kind by their identity (apiVersion, kind, namespace, name), resolving the
 // REST path through discovery. Server-side apply sends the object exactly as given.
 import { ContentType, type KubeClient, type KubeObject, type KubeObjectHeader } from './client.ts';
-import { isGone, isNotFound } from './errors.ts';
+import { isNotFound } from './errors.ts';
+import { objectStates, waitForState } from './watch.ts';
 import { RestMapper, resourcePath, type ResourceMapping } from './discovery.ts';
 
 export interface ObjectRef {
@@ -45,8 +46,7 @@ export class ObjectClient {
   }
 
   async path(ref: ObjectRef): Promise<string> {
-    const mapping = await this.mapping(ref);
-    return resourcePath(mapping, mapping.namespaced ? ref.namespace : undefined, ref.name);
+    return `${await this.collectionPath(ref)}/${ref.name}`;
   }
 
   /** The live object, or undefined when it does not exist. */
@@ -90,35 +90,33 @@ export class ObjectClient {
     }
   }
 
-  /** Waits, on a watch, until `done` accepts the object's state (undefined: it does not exist). */
+  /** The collection the object belongs to (its namespace's, for a namespaced kind). */
+  async collectionPath(ref: Pick<ObjectRef, 'apiVersion' | 'kind' | 'namespace'>): Promise<string> {
+    const mapping = await this.mapping(ref);
+    return resourcePath(mapping, mapping.namespaced ? ref.namespace : undefined);
+  }
+
+  /** The object's state once listed (undefined: absent), then after every change, until `signal` aborts. */
+  async *states<T extends KubeObject = KubeObject>(
+    ref: ObjectRef,
+    signal: AbortSignal,
+  ): AsyncGenerator<T | undefined, void> {
+    yield* objectStates<T>(this.client, await this.collectionPath(ref), ref.name, { signal });
+  }
+
+  /**
+   * Waits, on a watch, until `done` accepts the object's state (undefined: it does not exist), and returns that
+   * state; throws the signal's reason when it aborts first.
+   */
   async waitFor<T extends KubeObject = KubeObject>(
     ref: ObjectRef,
     done: (object: T | undefined) => boolean,
     signal: AbortSignal,
-  ): Promise<void> {
-    const mapping = await this.mapping(ref);
-    const collection = resourcePath(mapping, mapping.namespaced ? ref.namespace : undefined);
-    const fieldSelector = `metadata.name=${ref.name}`;
-    for (;;) {
-      const list = await this.client.get<{ metadata: { resourceVersion: string }; items: T[] }>(collection, {
-        fieldSelector,
-      });
-      if (done(list.items[0])) return;
-      try {
-        for await (const event of this.client.watch<T>(
-          collection,
-          { fieldSelector, resourceVersion: list.metadata.resourceVersion, timeoutSeconds: 60 },
-          signal,
-        )) {
-          if (event.type !== 'BOOKMARK' && done(event.type === 'DELETED' ? undefined : event.object)) return;
-        }
-      } catch (error) {
-        if (!isGone(error)) throw error; // the list was too old to watch from: list again
-      }
-    }
+  ): Promise<T | undefined> {
+    return waitForState(this.client, await this.collectionPath(ref), ref.name, done, signal);
   }
 
-  waitUntilGone(ref: ObjectRef, signal: AbortSignal): Promise<void> {
-    return this.waitFor(ref, (object) => object === undefined, signal);
+  async waitUntilGone(ref: ObjectRef, signal: AbortSignal): Promise<void> {
+    await this.waitFor(ref, (object) => object === undefined, signal);
   }
 }

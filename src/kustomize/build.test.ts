@@ -1,14 +1,16 @@
 // Runs the real kustomize binary (from SLUICE_KUSTOMIZE, PATH or the local build cache: `npm run cluster:build`).
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubeObject } from '../kube/client.ts';
 import { findKustomizeBinary, kustomizeBuild, securePath } from './build.ts';
 import { generateKustomization, type KustomizationOverlay } from './generator.ts';
-import { scratchDir } from '../../test/support/files.ts';
+import { scratchDir } from '../../dev/fixtures.ts';
 
-const { tree } = await scratchDir('build');
+const scratch = await scratchDir('build');
+after(() => scratch.remove());
+const { tree } = scratch;
 
 const configMap = (name: string, data = 'a: "1"'): string =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  ${data}\n`;

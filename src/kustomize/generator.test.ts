@@ -1,12 +1,14 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { findKustomizationFile, generateKustomization, isLocalRelativePath } from './generator.ts';
-import { scratchDir } from '../../test/support/files.ts';
+import { scratchDir } from '../../dev/fixtures.ts';
 
-const { tree } = await scratchDir('generator');
+const scratch = await scratchDir('generator');
+after(() => scratch.remove());
+const { tree } = scratch;
 
 const configMap = (name: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n`;
 const readYaml = async (file: string): Promise<unknown> => YAML.parse(await readFile(file, 'utf8'));

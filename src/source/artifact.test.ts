@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import * as tar from 'tar';
-import { GitServer } from '../../test/support/git-server.ts';
+import { GitServer } from '../../dev/git-server.ts';
 import { ArtifactStore, archiveDirectory, buildArtifact, extractArtifact, fileDigest } from './artifact.ts';
 import { checkout } from './git.ts';
 import { loadSourceFilter } from './ignore.ts';

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { GitRepositoryRef } from '../api/gitrepository.ts';
-import { GitServer, git } from '../../test/support/git-server.ts';
+import { GitServer, git } from '../../dev/git-server.ts';
 import { GitError } from './errors.ts';
 import { checkout, lsRemote, pickSemverTag } from './git.ts';
 

@@ -1,9 +1,6 @@
 // Waiting for applied objects to become healthy, driven by watches: every change of an object is seen as
 // it happens (a Job completing unblocks the wait at once), instead of at Flux's next 5-second poll. The
 // rules (kstatus) and the end of the wait (fail fast, all current, deadline) are Flux's.
-import type { KubeObject } from '../kube/client.ts';
-import { isGone } from '../kube/errors.ts';
-import { resourcePath } from '../kube/discovery.ts';
 import { describeRef, type ObjectClient, type ObjectRef } from '../kube/objects.ts';
 import { computeStatus, jobComplete, type StatusReader } from '../kstatus/status.ts';
 import { evaluateWait, type ObjectHealth } from '../kstatus/aggregate.ts';
@@ -64,23 +61,20 @@ export async function waitForHealth(
         });
     };
     const deadline = setTimeout(() => evaluate(true), options.timeoutMs);
-    options.signal.addEventListener('abort', () => finish(new Error('health check cancelled')), {
-      once: true,
-    });
+    const cancel = () => finish(new Error('health check cancelled'));
+    // Already aborted (the controller stopped just before the wait): no abort event will come.
+    if (options.signal.aborted) return cancel();
+    options.signal.addEventListener('abort', cancel, { once: true });
 
     targets.forEach((target, i) => {
       const entry = health[i] as ObjectHealth;
-      const observe = (object: KubeObject | undefined) => {
-        if (object) {
-          // List items leave out apiVersion and kind, which the status rules need.
-          object.apiVersion ??= target.ref.apiVersion;
-          object.kind ??= target.ref.kind;
+      void (async () => {
+        for await (const object of objects.states(target.ref, signal)) {
+          entry.result = computeStatus(object, { readers: options.readers });
+          if (object && target.ref.kind === 'Job' && jobComplete(object)) jobsSeenComplete.add(entry.id);
+          evaluate(false);
         }
-        entry.result = computeStatus(object, { readers: options.readers });
-        if (object && target.ref.kind === 'Job' && jobComplete(object)) jobsSeenComplete.add(entry.id);
-        evaluate(false);
-      };
-      watchObject(objects, target.ref, observe, signal).catch((error: unknown) => {
+      })().catch((error: unknown) => {
         if (!signal.aborted) finish(error instanceof Error ? error : new Error(String(error)));
       });
     });
@@ -88,36 +82,3 @@ export async function waitForHealth(
   });
 }
 
-/** Calls `observe` with the object's current state (undefined: absent), then with every change, until aborted. */
-async function watchObject(
-  objects: ObjectClient,
-  ref: ObjectRef,
-  observe: (object: KubeObject | undefined) => void,
-  signal: AbortSignal,
-): Promise<void> {
-  const mapping = await objects.mapping(ref);
-  const collection = resourcePath(mapping, mapping.namespaced ? ref.namespace : undefined);
-  const fieldSelector = `metadata.name=${ref.name}`;
-  while (!signal.aborted) {
-    const list = await objects.client.get<{ metadata: { resourceVersion: string }; items: KubeObject[] }>(
-      collection,
-      {
-        fieldSelector,
-      },
-    );
-    observe(list.items[0]);
-    try {
-      for await (const event of objects.client.watch(
-        collection,
-        { fieldSelector, resourceVersion: list.metadata.resourceVersion, timeoutSeconds: 300 },
-        signal,
-      )) {
-        if (event.type === 'BOOKMARK') continue;
-        observe(event.type === 'DELETED' ? undefined : event.object);
-      }
-    } catch (error) {
-      if (signal.aborted) return;
-      if (!isGone(error)) throw error; // an expired resourceVersion: list again
-    }
-  }
-}

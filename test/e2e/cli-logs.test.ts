@@ -16,11 +16,13 @@ import {
 } from '../support/controller.ts';
 import { runSluice } from '../support/cli.ts';
 import { jobManifest } from '../support/manifests.ts';
-import { localKubeconfig, repoRoot, testKubeconfig } from '../support/cluster.ts';
+import { testKubeconfig } from '../support/cluster.ts';
+import { LocalCluster, repoRoot } from '../../dev/cluster.ts';
 import type { KubeList } from '../../src/kube/client.ts';
 
-const containerLogs = path.join(repoRoot, '.cluster', 'container-logs');
-const onLocalCluster = () => testKubeconfig() === localKubeconfig;
+const localCluster = LocalCluster.fromEnvironment();
+const containerLogs = path.join(localCluster.dir, 'container-logs');
+const onLocalCluster = () => testKubeconfig() === localCluster.kubeconfig;
 const sluice = (...args: string[]) => runSluice(args);
 const cli = path.join(repoRoot, 'src', 'cli', 'main.ts');
 

@@ -13,14 +13,8 @@ import {
   waitForReady,
   gitPath,
 } from '../support/controller.ts';
-import {
-  condition,
-  createTestNamespace,
-  deleteTestNamespace,
-  repoRoot,
-  testKubeconfig,
-  waitForObject,
-} from '../support/cluster.ts';
+import { createTestNamespace, deleteTestNamespace, testKubeconfig } from '../support/cluster.ts';
+import { condition, repoRoot, waitForObject } from '../../dev/cluster.ts';
 
 interface Run {
   /** null when the test's deadline killed the process. */

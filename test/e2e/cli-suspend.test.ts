@@ -3,7 +3,7 @@
 // fails exits at once with the Kustomization's own message instead of waiting out --timeout.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { condition } from '../support/cluster.ts';
+import { condition } from '../../dev/cluster.ts';
 import {
   create,
   gitRepository,

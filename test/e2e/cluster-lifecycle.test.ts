@@ -6,10 +6,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { repoRoot } from '../support/cluster.ts';
+import { LocalCluster, repoRoot } from '../../dev/cluster.ts';
 
 const run = promisify(execFile);
-const pidFile = (name: string) => path.join(repoRoot, '.cluster/pids', name);
+const cluster = LocalCluster.fromEnvironment();
+const pidFile = (name: string) => path.join(cluster.dir, 'pids', name);
 
 describe(
   'npm run cluster:up',
@@ -17,7 +18,7 @@ describe(
   () => {
     it('is a no-op while the cluster is up', async () => {
       const before = await readFile(pidFile('kube-apiserver'), 'utf8');
-      const { stderr } = await run('bash', [path.join(repoRoot, 'scripts/cluster/up.sh')]);
+      const { stderr } = await run('bash', [path.join(repoRoot, 'dev/cluster/up.sh')]);
       assert.match(stderr, /already up/);
       assert.equal(await readFile(pidFile('kube-apiserver'), 'utf8'), before);
     });

@@ -2,7 +2,8 @@
 // real admission (immutable fields), and kwok's fake nodes running pods through our stages.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { useTestNamespace, waitForObject, condition } from '../support/cluster.ts';
+import { useTestNamespace } from '../support/cluster.ts';
+import { waitForObject, condition } from '../../dev/cluster.ts';
 import { KubeApiError } from '../../src/kube/errors.ts';
 import { ContentType, type KubeObject } from '../../src/kube/client.ts';
 

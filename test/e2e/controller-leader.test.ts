@@ -6,17 +6,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import {
-  createTestNamespace,
-  deleteTestNamespace,
-  repoRoot,
-  testClient,
-  testKubeconfig,
-  waitForObject,
-  condition,
-} from '../support/cluster.ts';
-import { GitServer } from '../support/git-server.ts';
-import { installCrds } from '../../src/cli/install.ts';
+import { createTestNamespace, deleteTestNamespace, testClient, testKubeconfig } from '../support/cluster.ts';
+import { repoRoot, waitForObject, condition } from '../../dev/cluster.ts';
+import { GitServer } from '../../dev/git-server.ts';
+import { installCrds } from '../../src/install/install.ts';
 import { ObjectClient } from '../../src/kube/objects.ts';
 import type { KubeClient, KubeObject } from '../../src/kube/client.ts';
 import type { Lease } from '../../src/runtime/leaderelection.ts';

@@ -10,7 +10,8 @@ import {
   waitForEvent,
   requestReconcile,
 } from '../support/controller.ts';
-import { condition, createTestNamespace, deleteTestNamespace } from '../support/cluster.ts';
+import { createTestNamespace, deleteTestNamespace } from '../support/cluster.ts';
+import { condition } from '../../dev/cluster.ts';
 import { ContentType } from '../../src/kube/client.ts';
 
 const cm = (name: string, data = '') =>

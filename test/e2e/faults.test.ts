@@ -2,32 +2,18 @@
 // its own kill -9 in the middle of recreating a forced Job (a restart converges, nothing is lost).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { promisify } from 'node:util';
 import path from 'node:path';
-import { repoRoot, waitForObject, condition } from '../support/cluster.ts';
-import { GitServer } from '../support/git-server.ts';
-import { installCrds } from '../../src/cli/install.ts';
+import { LocalCluster, repoRoot, waitForObject, condition } from '../../dev/cluster.ts';
+import { GitServer } from '../../dev/git-server.ts';
+import { installCrds } from '../../src/install/install.ts';
 import { KubeClient, ContentType, type KubeObject } from '../../src/kube/client.ts';
 import { ObjectClient } from '../../src/kube/objects.ts';
 
-const run = promisify(execFile);
-const clusterDir = path.join(repoRoot, '.cluster-faults');
-const clusterEnv = {
-  ...process.env,
-  SLUICE_CLUSTER_DIR: clusterDir,
-  SLUICE_ETCD_PORT: '15379',
-  SLUICE_ETCD_PEER_PORT: '15380',
-  SLUICE_APISERVER_PORT: '19443',
-  SLUICE_KCM_PORT: '23257',
-  SLUICE_SCHEDULER_PORT: '23259',
-  SLUICE_KWOK_KUBELET_PORT: '23250',
-};
-const kubeconfig = path.join(clusterDir, 'kubeconfig');
+const cluster = LocalCluster.named('faults', 3);
+const kubeconfig = cluster.kubeconfig;
 const namespace = 'faults';
-const cluster = (script: string, ...args: string[]) =>
-  run('bash', [path.join(repoRoot, 'scripts/cluster', script), ...args], { env: clusterEnv });
 
 const job = (image: string) => `apiVersion: batch/v1
 kind: Job
@@ -86,7 +72,7 @@ describe(
     }
 
     before(async () => {
-      await cluster('up.sh');
+      await cluster.up();
       client = await KubeClient.load({ kubeconfig });
       objects = new ObjectClient(client);
       await installCrds(client, { timeoutMs: 60_000, log: () => undefined });
@@ -131,12 +117,12 @@ describe(
       if (controller && controller.exitCode === null) controller.kill('SIGKILL');
       await git?.stop();
       await client?.close();
-      await cluster('down.sh');
+      await cluster.down();
     });
 
     it('keeps reconciling after the apiserver restarts, without re-running what was done', async () => {
       const uid = (await objects.get(jobRef))?.metadata?.uid;
-      await cluster('restart.sh', 'kube-apiserver');
+      await cluster.restart('kube-apiserver');
       const revision = await push({ 'cm.yaml': cm('2') }, 'only the ConfigMap');
       await waitForObject(client, ksPath, 'app', applied(revision), {
         description: 'the commit after the restart',

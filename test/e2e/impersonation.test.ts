@@ -14,7 +14,7 @@ import {
   ksPath,
   type ControllerEnv,
 } from '../support/controller.ts';
-import { condition, waitForObject } from '../support/cluster.ts';
+import { condition, waitForObject } from '../../dev/cluster.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
 
 const configMap = `apiVersion: v1

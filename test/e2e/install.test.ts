@@ -5,39 +5,26 @@
 // leaves what it applied.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import https from 'node:https';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { promisify } from 'node:util';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { KubeConfig } from '@kubernetes/client-node';
-import { repoRoot, waitForObject, condition } from '../support/cluster.ts';
-import { GitServer } from '../support/git-server.ts';
+import { LocalCluster, repoRoot, waitForObject, condition } from '../../dev/cluster.ts';
+import { runSluice } from '../support/cli.ts';
+import { GitServer } from '../../dev/git-server.ts';
 import { KubeClient, type KubeObject } from '../../src/kube/client.ts';
 import { loadInCluster } from '../../src/kube/incluster.ts';
 import { ObjectClient, type ObjectRef } from '../../src/kube/objects.ts';
 import { kustomizeVersion } from '../../src/kustomize/build.ts';
 import type { Lease } from '../../src/runtime/leaderelection.ts';
 
-const run = promisify(execFile);
-const clusterDir = path.join(repoRoot, '.cluster-install');
-const clusterEnv = {
-  ...process.env,
-  SLUICE_CLUSTER_DIR: clusterDir,
-  SLUICE_ETCD_PORT: '14379',
-  SLUICE_ETCD_PEER_PORT: '14380',
-  SLUICE_APISERVER_PORT: '17443',
-  SLUICE_KCM_PORT: '21257',
-  SLUICE_SCHEDULER_PORT: '21259',
-  SLUICE_KWOK_KUBELET_PORT: '21250',
-};
-const apiserverPort = clusterEnv.SLUICE_APISERVER_PORT;
-const kubeconfig = path.join(clusterDir, 'kubeconfig');
-const cluster = (script: string) =>
-  run('bash', [path.join(repoRoot, 'scripts/cluster', script)], { env: clusterEnv });
+const cluster = LocalCluster.named('install', 2);
+const apiserverPort = String(cluster.ports?.apiserver);
+const kubeconfig = cluster.kubeconfig;
 const cli = path.join(repoRoot, 'src', 'cli', 'main.ts');
 const version = (
   JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }
@@ -47,28 +34,8 @@ const version = (
 const ns = 'sluice-e2e';
 const appsNs = 'sluice-e2e-apps';
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** `sluice <args> --kubeconfig <this suite's cluster>`, stdin not a terminal, no colour. */
-async function sluice(...args: string[]): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args, '--kubeconfig', kubeconfig], {
-      env: { ...process.env, FORCE_COLOR: undefined, FLUX_SYSTEM_NAMESPACE: undefined },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout: string; stderr: string };
-    return {
-      code: typeof failed.code === 'number' ? failed.code : -1,
-      stdout: failed.stdout,
-      stderr: failed.stderr,
-    };
-  }
-}
+const sluice = (...args: string[]) => runSluice(args, { kubeconfig });
 
 const lines = (text: string) => text.trimEnd().split('\n');
 
@@ -168,7 +135,7 @@ describe(
     const leaseName = 'sluice-controller-leader-election';
 
     before(async () => {
-      await cluster('up.sh');
+      await cluster.up();
       client = await KubeClient.load({ kubeconfig });
       objects = new ObjectClient(client);
       git = await GitServer.start();
@@ -183,7 +150,7 @@ describe(
       await git?.stop();
       await client?.close();
       if (scratch) await rm(scratch, { recursive: true, force: true });
-      await cluster('down.sh');
+      await cluster.down();
     });
 
     it('install --export prints the CRDs, namespace, ServiceAccount, binding and Deployment as YAML', async () => {
@@ -259,7 +226,7 @@ describe(
       const serviceAccount = path.join(scratch, 'serviceaccount');
       await mkdir(serviceAccount);
       await writeFile(path.join(serviceAccount, 'token'), request.status.token);
-      await copyFile(path.join(clusterDir, 'pki', 'ca.crt'), path.join(serviceAccount, 'ca.crt'));
+      await copyFile(path.join(cluster.dir, 'pki', 'ca.crt'), path.join(serviceAccount, 'ca.crt'));
       await writeFile(path.join(serviceAccount, 'namespace'), ns);
       const home = path.join(scratch, 'home');
       const storage = path.join(scratch, 'data');

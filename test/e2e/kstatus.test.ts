@@ -2,7 +2,8 @@
 // Deployment read as Current, a Job out of retries as Failed, and a running Job never as Current.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { useTestNamespace, waitForObject } from '../support/cluster.ts';
+import { useTestNamespace } from '../support/cluster.ts';
+import { waitForObject } from '../../dev/cluster.ts';
 import type { KubeClient, KubeObject } from '../../src/kube/client.ts';
 import { computeStatus, type Status } from '../../src/kstatus/status.ts';
 

@@ -13,8 +13,8 @@ import {
   requestReconcile,
   waitForApplied,
 } from '../support/controller.ts';
-import { waitForObject, condition } from '../support/cluster.ts';
-import { GitServer } from '../support/git-server.ts';
+import { waitForObject, condition } from '../../dev/cluster.ts';
+import { GitServer } from '../../dev/git-server.ts';
 
 describe('Kustomization bad input', () => {
   const env = useControllerEnv('e2e-bad');

@@ -11,7 +11,7 @@ import {
   type ControllerEnv,
   requestReconcile,
 } from '../support/controller.ts';
-import { condition } from '../support/cluster.ts';
+import { condition } from '../../dev/cluster.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
 
 interface Status {

@@ -14,7 +14,7 @@ import {
   requestReconcile,
   waitForApplied,
 } from '../support/controller.ts';
-import { waitForObject, condition } from '../support/cluster.ts';
+import { waitForObject, condition } from '../../dev/cluster.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
 import { jobManifest } from '../support/manifests.ts';
 

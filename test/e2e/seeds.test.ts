@@ -14,9 +14,9 @@ import {
   type ControllerEnv,
   requestReconcile,
 } from '../support/controller.ts';
-import { condition, repoRoot } from '../support/cluster.ts';
+import { condition, repoRoot } from '../../dev/cluster.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
-import { recordTimeline, firstAt, type Timeline } from '../support/timeline.ts';
+import { recordTimeline, firstAt, type Timeline } from '../../dev/timeline.ts';
 
 const seed001 = path.join(repoRoot, 'test/fixtures/seed-001');
 const seed000 = path.join(repoRoot, 'test/fixtures/seed-000');

@@ -12,8 +12,8 @@ import {
   waitForReady,
   waitForApplied,
 } from '../support/controller.ts';
-import { condition, waitForObject } from '../support/cluster.ts';
-import { recordTimeline, type Timeline } from '../support/timeline.ts';
+import { condition, waitForObject } from '../../dev/cluster.ts';
+import { recordTimeline, type Timeline } from '../../dev/timeline.ts';
 import { runSluice } from '../support/cli.ts';
 import { jobManifest } from '../support/manifests.ts';
 import { scratchDir } from '../support/files.ts';

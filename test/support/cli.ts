@@ -2,7 +2,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { repoRoot, testKubeconfig } from './cluster.ts';
+import { repoRoot } from '../../dev/cluster.ts';
+import { testKubeconfig } from './cluster.ts';
 
 const execFileAsync = promisify(execFile);
 const cli = path.join(repoRoot, 'src', 'cli', 'main.ts');
@@ -13,12 +14,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `sluice <args> --kubeconfig <test cluster>`: its exit code and output (no colour, no namespace override). */
-export async function runSluice(args: string[]): Promise<CliResult> {
+/**
+ * `sluice <args> --kubeconfig <test cluster>` (or the kubeconfig given): its exit code and output, with stdin
+ * not a terminal, no colour and no namespace override.
+ */
+export async function runSluice(args: string[], options: { kubeconfig?: string } = {}): Promise<CliResult> {
   try {
     const { stdout, stderr } = await execFileAsync(
       process.execPath,
-      [cli, ...args, '--kubeconfig', testKubeconfig()],
+      [cli, ...args, '--kubeconfig', options.kubeconfig ?? testKubeconfig()],
       {
         env: { ...process.env, FORCE_COLOR: undefined, FLUX_SYSTEM_NAMESPACE: undefined },
       },

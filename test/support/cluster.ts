@@ -1,19 +1,14 @@
-// Access to the cluster the e2e tests run against: the local control plane (.cluster/kubeconfig), or any
-// cluster named by SLUICE_TEST_KUBECONFIG.
+// Access to the cluster the e2e tests run against: the local control plane (SLUICE_CLUSTER_DIR, else .cluster),
+// or any cluster named by SLUICE_TEST_KUBECONFIG; and a fresh namespace per suite.
 import { after, before } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
-import { KubeClient, type KubeObject } from '../../src/kube/client.ts';
-import { KubeApiError, isNotFound, isGone } from '../../src/kube/errors.ts';
-import { setTimeout as delay } from 'node:timers/promises';
-
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const localKubeconfig = path.join(repoRoot, '.cluster', 'kubeconfig');
+import { KubeClient } from '../../src/kube/client.ts';
+import { isNotFound } from '../../src/kube/errors.ts';
+import { LocalCluster } from '../../dev/cluster.ts';
 
 export function testKubeconfig(): string {
-  const file = process.env.SLUICE_TEST_KUBECONFIG || localKubeconfig;
+  const file = process.env.SLUICE_TEST_KUBECONFIG || LocalCluster.fromEnvironment().kubeconfig;
   if (!existsSync(file)) {
     throw new Error(`no kubeconfig at ${file}: run "npm run cluster:up" or set SLUICE_TEST_KUBECONFIG`);
   }
@@ -58,71 +53,4 @@ export async function deleteTestNamespace(client: KubeClient, namespace: string)
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-}
-
-export interface WaitOptions {
-  timeoutMs?: number;
-  /** What is awaited, for the timeout message: "Job db-migration to complete". */
-  description: string;
-}
-
-/**
- * Watches one object (by collection path and name) until `done` accepts it, and returns that state.
- * Fails after the deadline with the last state seen, so a timeout says what the object looked like.
- */
-export async function waitForObject<T extends KubeObject>(
-  client: KubeClient,
-  collectionPath: string,
-  name: string,
-  done: (object: T) => boolean,
-  options: WaitOptions,
-): Promise<T> {
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const signal = AbortSignal.timeout(timeoutMs);
-  const fieldSelector = `metadata.name=${name}`;
-  let last: T | undefined;
-  try {
-    for (;;) {
-      try {
-        const list = await client.get<{ metadata: { resourceVersion: string }; items: T[] }>(collectionPath, {
-          fieldSelector,
-        });
-        last = list.items[0];
-        if (last && done(last)) return last;
-        for await (const event of client.watch<T>(
-          collectionPath,
-          { fieldSelector, resourceVersion: list.metadata.resourceVersion },
-          signal,
-        )) {
-          if (event.type === 'BOOKMARK') continue;
-          last = event.type === 'DELETED' ? undefined : event.object;
-          if (last && done(last)) return last;
-        }
-      } catch (error) {
-        if (isGone(error)) continue; // an expired resourceVersion: list again
-        // A restarted apiserver answers 429 until its watch cache is filled: wait as long as it says, then retry.
-        if (!(error instanceof KubeApiError && error.code === 429)) throw error;
-        const seconds = error.status?.details?.retryAfterSeconds ?? 1;
-        await delay(seconds * 1000, undefined, { signal });
-      }
-    }
-  } catch (error) {
-    if (!signal.aborted) throw error;
-    const seen = last ? JSON.stringify({ status: last['status'] }) : 'the object did not exist';
-    throw new Error(`timed out after ${timeoutMs}ms waiting for ${options.description}; last seen: ${seen}`, {
-      cause: error,
-    });
-  }
-}
-
-interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
-
-export function condition(object: KubeObject, type: string): Condition | undefined {
-  const status = object['status'] as { conditions?: Condition[] } | undefined;
-  return status?.conditions?.find((c) => c.type === type);
 }

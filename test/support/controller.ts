@@ -4,7 +4,7 @@
 import { after, before } from 'node:test';
 import type { KubeClient, KubeObject } from '../../src/kube/client.ts';
 import { ObjectClient } from '../../src/kube/objects.ts';
-import { installCrds } from '../../src/cli/install.ts';
+import { installCrds } from '../../src/install/install.ts';
 import {
   runControllers,
   type ControllerOptions,
@@ -13,8 +13,10 @@ import {
 import { GitRepositoryApi } from '../../src/api/gitrepository.ts';
 import { KustomizationApi } from '../../src/api/kustomization.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
-import { createTestNamespace, deleteTestNamespace, testClient, waitForObject, condition } from './cluster.ts';
-import { GitServer } from './git-server.ts';
+import { listWatch } from '../../src/kube/watch.ts';
+import { createTestNamespace, deleteTestNamespace, testClient } from './cluster.ts';
+import { waitForObject, condition } from '../../dev/cluster.ts';
+import { GitServer } from '../../dev/git-server.ts';
 
 export interface ControllerEnv {
   /** Set when the environment could not be made safely; tests then skip with this reason. */
@@ -201,21 +203,8 @@ export async function waitForEvent(
   const path = `/api/v1/namespaces/${env.namespace}/events`;
   const fieldSelector = `involvedObject.kind=${kind},involvedObject.name=${name}`;
   const signal = AbortSignal.timeout(30_000);
-  const list = await env.client.get<{ metadata: { resourceVersion: string }; items: Event[] }>(path, {
-    fieldSelector,
-  });
-  const found = list.items.find(match);
-  if (found) return found;
-  try {
-    for await (const e of env.client.watch<Event & KubeObject>(
-      path,
-      { fieldSelector, resourceVersion: list.metadata.resourceVersion },
-      signal,
-    )) {
-      if (e.type !== 'BOOKMARK' && match(e.object)) return e.object;
-    }
-  } catch (error) {
-    if (!signal.aborted) throw error;
+  for await (const e of listWatch<Event & KubeObject>(env.client, path, { fieldSelector, signal })) {
+    if ((e.type === 'ADDED' || e.type === 'MODIFIED') && match(e.object)) return e.object;
   }
   const seen = (await eventsFor(env, kind, name)).map((e) => `${e.type}/${e.reason}: ${e.message}`);
   throw new Error(

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { GitRepository, GitRepositoryStatus } from '../../api/gitrepository.ts';
 import { GitRepositoryApi } from '../../api/gitrepository.ts';
-import { Annotation } from '../../api/meta.ts';
+import { Annotation, FieldManager } from '../../api/meta.ts';
 import { gitRepositoryTimeoutOf, parseDuration } from '../../api/duration.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { withJitter, type ReconcileFunc, type ReconcileRequest } from '../../runtime/controller.ts';
@@ -18,7 +18,6 @@ import { GitError } from '../../source/errors.ts';
 import { addFinalizer, finalizeStatus, hasFinalizer, patchStatus, removeFinalizer } from '../status.ts';
 import type { ControllerContext } from '../manager.ts';
 
-const STATUS_MANAGER = 'source-controller';
 
 export interface GitRepositoryOptions {
   store: ArtifactStore;
@@ -106,7 +105,7 @@ export function gitRepositoryReconciler(
         'Progressing',
         `building artifact: new upstream revision '${remote.revision}'`,
       );
-      await patchStatus(ctx.objects, repo, status, STATUS_MANAGER);
+      await patchStatus(ctx.objects, repo, status, FieldManager.gitRepositoryStatus);
       const workDir = await mkdtemp(path.join(tmpdir(), 'gitrepository-'));
       try {
         let fetched;
@@ -198,7 +197,7 @@ export function gitRepositoryReconciler(
 
   async function writeStatus(pass: Pass): Promise<void> {
     finalizeStatus(pass.repo, pass.status);
-    await patchStatus(ctx.objects, pass.repo, pass.status, STATUS_MANAGER);
+    await patchStatus(ctx.objects, pass.repo, pass.status, FieldManager.gitRepositoryStatus);
   }
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Kustomization, KustomizationStatus, ResourceRef } from '../../api/kustomization.ts';
 import { KustomizationApi, DeletionPolicy } from '../../api/kustomization.ts';
 import type { Artifact, GitRepository } from '../../api/gitrepository.ts';
-import { Annotation } from '../../api/meta.ts';
+import { Annotation, FieldManager } from '../../api/meta.ts';
 import { formatDuration, intervalOf, retryIntervalOf, timeoutOf } from '../../api/duration.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import {
@@ -42,8 +42,6 @@ import { containerNames, getJob, jobPods, podLogTail } from '../../kube/pods.ts'
 import { healthCheckFailedMessage, healthCheckPassedMessage } from '../../kstatus/aggregate.ts';
 import { PhaseError, buildManifests, fetchArtifact, ownerLabels, prepareObjects } from './manifests.ts';
 
-export const FIELD_MANAGER = 'kustomize-controller';
-const STATUS_MANAGER = 'gotk-kustomize-controller';
 
 export interface KustomizationOptions {
   store: ArtifactStore;
@@ -290,7 +288,7 @@ export function kustomizationReconciler(
     try {
       const alreadyRan: string[] = [];
       const changeSet = await pass.resources.applyAllStaged(objects, {
-        fieldManager: FIELD_MANAGER,
+        fieldManager: FieldManager.kustomizeController,
         force: pass.ks.spec.force ?? false,
         // Unlike Flux: a Job its TTL deleted after it completed is not drift, so it is not run again.
         skip: (desired, existing) => {
@@ -597,12 +595,12 @@ export function kustomizationReconciler(
   /** Reports a phase in the Reconciling condition and writes it at once, so observers see progress. */
   async function progress(pass: Pass, message: string): Promise<void> {
     markReconciling(pass.status, pass.ks.metadata.generation, 'Progressing', message);
-    await patchStatus(ctx.objects, pass.ks, pass.status, STATUS_MANAGER);
+    await patchStatus(ctx.objects, pass.ks, pass.status, FieldManager.kustomizationStatus);
   }
 
   async function writeStatus(pass: Pass): Promise<void> {
     finalizeStatus(pass.ks, pass.status);
-    await patchStatus(ctx.objects, pass.ks, pass.status, STATUS_MANAGER);
+    await patchStatus(ctx.objects, pass.ks, pass.status, FieldManager.kustomizationStatus);
   }
 
   /** An event about the Kustomization; its reason is the Ready reason at the time, as in Flux. */

@@ -1,4 +1,4 @@
-// A real git server for tests: `git http-backend` (git's own smart-HTTP implementation) behind a small
+// A real git server for the demo, the benchmark and the tests: `git http-backend` (git's own smart-HTTP implementation) behind a small
 // CGI bridge on 127.0.0.1, with optional basic auth. Node's http module is used because git ships no
 // standalone HTTP server, only the CGI program.
 import http from 'node:http';
@@ -51,13 +51,20 @@ export class GitServer {
     this.auth = auth;
   }
 
-  static async start(options: { auth?: BasicAuth } = {}): Promise<GitServer> {
+  /** Listens on 127.0.0.1, on `port` when given (else any free one); fails when that port is taken. */
+  static async start(options: { auth?: BasicAuth; port?: number } = {}): Promise<GitServer> {
+    const server = http.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
     const root = await mkdtemp(path.join(tmpdir(), 'sluice-git-'));
     await mkdir(path.join(root, 'repos'));
-    const server = http.createServer();
     const gitServer = new GitServer(root, server, options.auth);
     server.on('request', (req, res) => gitServer.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return gitServer;
   }
 

@@ -10,25 +10,50 @@ ensure_binaries() {
   if binaries_present; then return; fi
   mkdir -p "$SLUICE_CACHE_DIR"
   local log=$SLUICE_CACHE_DIR/build.log
-  say "control-plane binaries are not cached yet: building them from the Go module proxy (about 30 min on 2 cores)"
-  say "full log: $log"
-  # Runs detached so a closed terminal does not lose a half-done build; progress lines are echoed here.
-  setsid nohup bash "$here/build.sh" >"$log" 2>&1 </dev/null &
-  local pid=$! seen=0
-  while kill -0 "$pid" 2>/dev/null; do
-    seen=$(print_progress "$log" "$seen")
-    sleep 2
+  say "the control-plane binaries are not cached yet: building them from the Go module proxy"
+  say "(from empty Go caches it took $COLD_BUILD on 2-core machines; full log: $log)"
+  # In a process group of its own, so that an interrupted start stops the whole build. Go's build cache keeps
+  # what was compiled, so the next start goes on from there.
+  setsid bash "$here/build.sh" >"$log" 2>&1 </dev/null &
+  local build_pid=$! started=$SECONDS shown=0 now quiet_since=$SECONDS
+  trap "kill -TERM -- -$build_pid 2>/dev/null; say 'build stopped'; exit 130" INT TERM HUP
+  while kill -0 "$build_pid" 2>/dev/null; do
+    now=$(show_new_progress "$log" "$shown")
+    if [ "$now" -gt "$shown" ]; then
+      shown=$now quiet_since=$SECONDS
+    elif [ $((SECONDS - quiet_since)) -ge 20 ]; then
+      say "$(now_doing "$log" $((SECONDS - started)))"
+      quiet_since=$SECONDS
+    fi
+    sleep 1
   done
-  seen=$(print_progress "$log" "$seen")
-  if ! wait "$pid"; then
+  trap - INT TERM HUP
+  show_new_progress "$log" "$shown" >/dev/null
+  if ! wait "$build_pid"; then
     tail -n 30 "$log" >&2
     die "building the control plane failed; see $log"
   fi
 }
 
-print_progress() { # log lines-already-shown -> prints new progress lines, echoes the new count
-  local total; total=$(grep -c '^\[cluster:build' "$1" || true)
-  if [ "$total" -gt "$2" ]; then grep '^\[cluster:build' "$1" | tail -n $((total - $2)) >&2; fi
+# A step can compile for minutes: "  step 5/8 +3m10s: compiling k8s.io/apiserver/pkg/server", from the step's
+# line and the last package `go build -v` (or module `go get`) named in the log.
+now_doing() { # log seconds-since-start
+  local step last
+  step=$(grep '^\[cluster:build\] step ' "$1" | tail -n 1 | sed 's/^\[cluster:build\] \(step [0-9]*\/[0-9]*\).*/\1/')
+  last=$(grep -v '^\[cluster:build\]' "$1" | tail -n 1 | cut -c1-90)
+  case $last in
+    "go: downloading "*) last="downloading ${last#go: downloading }" ;;
+    go:*) ;;
+    *) last="compiling $last" ;;
+  esac
+  printf '  %s +%dm%02ds: %s' "$step" $(($2 / 60)) $(($2 % 60)) "$last"
+}
+
+show_new_progress() { # log shown -> prints the progress lines after the first `shown`; echoes their count
+  local total; total=$(grep -c '^\[cluster:build\]' "$1" || true)
+  if [ "$total" -gt "$2" ]; then
+    grep '^\[cluster:build\]' "$1" | tail -n $((total - $2)) | sed 's/^\[cluster:build\]/[cluster]/' >&2
+  fi
   echo "$total"
 }
 
@@ -170,6 +195,9 @@ main() {
   ports_free
   local start_s=$SECONDS
   rm -rf "$STATE"; mkdir -p "$STATE/logs" "$STATE/pids"
+  # A start that fails or is interrupted stops what it started, keeping the logs to read.
+  trap 'exit 130' INT TERM HUP
+  trap 'rc=$?; if [ $rc != 0 ]; then bash "$here/down.sh" --keep-logs; fi' EXIT
   make_pki
   kwok_config
   local pki=$STATE/pki
@@ -208,6 +236,7 @@ main() {
   wait_until "node kwok-node-0 to be Ready and schedulable" 90 node_schedulable
 
   local version; version=$(kctl version -o json | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -1)
+  trap - EXIT INT TERM HUP
   say "up in $((SECONDS - start_s))s: kube-apiserver $version on https://127.0.0.1:$APISERVER_PORT"
   say "export KUBECONFIG=$KUBECONFIG_PATH"
 }

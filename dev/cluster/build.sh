@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control plane from the Go module proxy into a versioned cache outside the repo.
-# Each binary is built only when missing; a cold run takes tens of minutes on 2 cores.
+# Each binary is built only when missing (COLD_BUILD in versions.sh says how long a cold build took). Progress
+# lines are "[cluster:build] step k/n +elapsed: what"; between them `go build -v` names each package it compiles.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
@@ -12,7 +13,11 @@ mkdir -p "$work"
 exec 9>"$SLUICE_CACHE_DIR/build.lock"
 flock 9   # a second build waits for the first, then finds the binaries and returns
 
-say() { printf '[cluster:build %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+started=$SECONDS
+elapsed() { local s=$((SECONDS - started)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+say() { printf '[cluster:build] %s\n' "$*"; }
+step=0 steps=0
+begin() { step=$((step + 1)); say "step $step/$steps +$(elapsed): $*"; }
 
 check_go() {
   if ! command -v go >/dev/null 2>&1; then
@@ -33,29 +38,26 @@ check_go() {
 
 build_etcd() {
   [ -x "$ETCD_BIN/etcd" ] && return
-  say "etcd $ETCD_VERSION: fetching modules"
+  begin "etcd $ETCD_VERSION: fetching modules and compiling"
   local d=$work/etcd-$ETCD_VERSION; mkdir -p "$d"
   # etcd's server go.mod has relative replaces, so `go install` refuses it; a wrapper module does not.
   printf 'module local/etcd-bin\n\ngo 1.26.0\n' > "$d/go.mod"
   (cd "$d" && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION")
-  say "etcd $ETCD_VERSION: compiling"
-  (cd "$d" && go build -mod=mod -trimpath \
+  (cd "$d" && go build -v -mod=mod -trimpath \
     -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" \
     -o "$d/out/etcd" go.etcd.io/etcd/server/v3)
   mkdir -p "$ETCD_BIN" && mv "$d/out/etcd" "$ETCD_BIN/etcd"
-  say "etcd $ETCD_VERSION: done ($("$ETCD_BIN/etcd" --version | head -1))"
 }
 
 build_go_install() { # name version package...
   local name=$1 version=$2 dir=$3; shift 3
   local first; first=$(basename "$1")
   [ -x "$dir/$first" ] && return
-  say "$name $version: fetching and compiling"
+  begin "$name $version: fetching modules and compiling"
   mkdir -p "$dir.tmp"
   local pkgs=(); for p in "$@"; do pkgs+=("$p@$version"); done
-  GOBIN=$dir.tmp go install -trimpath -ldflags "-s -w" "${pkgs[@]}"
+  GOBIN=$dir.tmp go install -v -trimpath -ldflags "-s -w" "${pkgs[@]}"
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
-  say "$name $version: done"
 }
 
 build_kubernetes() {
@@ -65,7 +67,7 @@ build_kubernetes() {
   local v=${KUBERNETES_VERSION#v} d=$work/kubernetes-$KUBERNETES_VERSION
   local staging=0.${v#1.} minor; minor=$(echo "$v" | cut -d. -f2)
   mkdir -p "$d"
-  say "kubernetes $KUBERNETES_VERSION: resolving staging modules"
+  begin "kubernetes $KUBERNETES_VERSION: fetching modules (several hundred MB on a cold cache)"
   # k8s.io/kubernetes requires its staging modules at v0.0.0 (they live in ./staging upstream); the
   # wrapper pins each to the matching published tag. The list is read from the real go.mod so it cannot drift.
   local gomod
@@ -76,7 +78,6 @@ build_kubernetes() {
       r && $2=="v0.0.0" && $1 ~ /^k8s\.io\// {printf "\t%s => %s v%s\n",$1,$1,sv}' "$gomod"
     printf ')\n'
   } > "$d/go.mod"
-  say "kubernetes $KUBERNETES_VERSION: fetching modules (several hundred MB on a cold cache)"
   (cd "$d" && go get k8s.io/kubernetes/cmd/kube-apiserver@$KUBERNETES_VERSION \
     k8s.io/kubernetes/cmd/kube-controller-manager@$KUBERNETES_VERSION \
     k8s.io/kubernetes/cmd/kube-scheduler@$KUBERNETES_VERSION k8s.io/kubernetes/cmd/kubectl@$KUBERNETES_VERSION)
@@ -87,16 +88,13 @@ build_kubernetes() {
     ld="$ld -X $p.gitTreeState=clean -X $p.gitCommit=$KUBERNETES_VERSION -X $p.buildDate=1970-01-01T00:00:00Z"
   done
   mkdir -p "$d/out"
-  local i=0
   for b in "${bins[@]}"; do
-    i=$((i+1))
     if [ -x "$KUBERNETES_BIN/$b" ]; then continue; fi
-    say "kubernetes $KUBERNETES_VERSION: compiling $b ($i/${#bins[@]})"
-    (cd "$d" && go build -mod=mod -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ld" \
+    begin "kubernetes $KUBERNETES_VERSION: compiling $b"
+    (cd "$d" && go build -v -mod=mod -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ld" \
       -o "$d/out/$b" "k8s.io/kubernetes/cmd/$b")
     mkdir -p "$KUBERNETES_BIN" && mv "$d/out/$b" "$KUBERNETES_BIN/$b"
   done
-  say "kubernetes $KUBERNETES_VERSION: done ($("$KUBERNETES_BIN/kube-apiserver" --version))"
 }
 
 kwok_stages_source() {
@@ -109,15 +107,26 @@ kwok_stages_source() {
   mv "$KWOK_BIN/stages.tmp" "$KWOK_BIN/stages"
 }
 
+count_steps() { # the steps this run will take: one per missing binary, and the Kubernetes modules
+  local b k8s=0
+  [ -x "$ETCD_BIN/etcd" ] || steps=$((steps + 1))
+  [ -x "$KWOK_BIN/kwok" ] || steps=$((steps + 1))
+  [ -x "$KUSTOMIZE_BIN/kustomize" ] || steps=$((steps + 1))
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    [ -x "$KUBERNETES_BIN/$b" ] || { steps=$((steps + 1)); k8s=1; }
+  done
+  steps=$((steps + k8s))
+}
+
 main() {
   check_go
-  local start=$SECONDS
-  say "cache: $SLUICE_CACHE_DIR/bin"
+  count_steps
+  say "cache: $SLUICE_CACHE_DIR/bin; $steps steps to build"
   build_etcd
   build_go_install kwok "$KWOK_VERSION" "$KWOK_BIN" sigs.k8s.io/kwok/cmd/kwok
   kwok_stages_source
   build_go_install kustomize "$KUSTOMIZE_VERSION" "$KUSTOMIZE_BIN" sigs.k8s.io/kustomize/kustomize/v5
   build_kubernetes
-  say "all binaries present (${SECONDS}s this run, $((SECONDS-start))s building)"
+  if [ "$steps" = 0 ]; then say "all binaries present"; else say "all binaries present (built in $(elapsed))"; fi
 }
 main "$@"

@@ -1,9 +1,8 @@
 // A timeline of what happened in a namespace, from watch events recorded as they arrive: Jobs (created,
 // Complete, Failed), Deployments (image, Available) and GitRepositories (artifact revision). The e2e tests
 // prove ordering from it; the benchmark measures with it.
-import assert from 'node:assert/strict';
-import type { KubeClient, KubeObject } from '../../src/kube/client.ts';
-import { KubeApiError } from '../../src/kube/errors.ts';
+import type { KubeClient, KubeObject } from '../src/kube/client.ts';
+import { listWatch } from '../src/kube/watch.ts';
 import { condition } from './cluster.ts';
 
 export interface Moment {
@@ -54,42 +53,28 @@ function momentOf(kind: Moment['kind'], o: KubeObject, created: boolean): Moment
   };
 }
 
-/**
- * Starts recording every watch event of those kinds in the namespace, in arrival order, until stop(). A watch
- * the server ends, or refuses for a moment (429 while its cache initialises, 410 Gone), is started again.
- */
+/** Starts recording every change of those kinds in the namespace, in arrival order, until stop(). */
 export function recordTimeline(client: KubeClient, namespace: string): Timeline {
   const abort = new AbortController();
   const timeline: Timeline = { moments: [], stop: () => abort.abort() };
   for (const [kind, collection] of collections(namespace)) {
     void (async () => {
-      let resourceVersion = '0';
-      while (!abort.signal.aborted) {
-        try {
-          for await (const e of client.watch(collection, { resourceVersion }, abort.signal)) {
-            resourceVersion = e.object.metadata?.resourceVersion ?? resourceVersion;
-            if (e.type !== 'BOOKMARK') timeline.moments.push(momentOf(kind, e.object, e.type === 'ADDED'));
-          }
-        } catch (error) {
-          if (abort.signal.aborted) return;
-          const code = error instanceof KubeApiError ? error.code : 0;
-          if (code !== 429 && code !== 410) {
-            timeline.error ??= error; // the client closed at teardown, or a real failure
-            return;
-          }
-          if (code === 410) resourceVersion = '0';
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
+      for await (const e of listWatch<KubeObject>(client, collection, { signal: abort.signal })) {
+        if (e.type !== 'SYNCED') timeline.moments.push(momentOf(kind, e.object, e.type === 'ADDED'));
       }
-    })();
+    })().catch((error: unknown) => {
+      timeline.error ??= error; // the client closed at teardown, or a real failure
+    });
   }
   return timeline;
 }
 
-/** When the first moment matching `match` arrived; fails if none did. */
+/** When the first moment matching `match` arrived; fails if none did, or if recording stopped early. */
 export function firstAt(timeline: Timeline, what: string, match: (m: Moment) => boolean): number {
-  assert.equal(timeline.error, undefined, 'the timeline stopped recording early');
+  if (timeline.error !== undefined) {
+    throw new Error(`the timeline stopped recording early: ${String(timeline.error)}`);
+  }
   const found = timeline.moments.find(match);
-  assert.ok(found, `no watch event for: ${what}`);
+  if (!found) throw new Error(`no watch event for: ${what}`);
   return found.at;
 }

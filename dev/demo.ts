@@ -1,0 +1,229 @@
+// `npm run demo`: sluice's main job on the local cluster. It starts the control plane (building it the first
+// time), serves seed 001's repository from a local git server, installs sluice's CRDs, runs the controllers,
+// applies the seed's three Kustomizations unmodified, and prints the pipeline as it moves: the migration Job,
+// then the app, then the post-deploy Job. Then it releases a new image tag and shows both Jobs run again, in
+// order. Whatever fails (or Ctrl-C) is named, and what the demo started is stopped before it exits.
+//
+//   npm run demo [-- --keep] [-- --git-port N]
+//     --keep        leave the cluster, the controllers and the git server running until Ctrl-C
+//     --git-port N  serve the repository on this port (default: any free one)
+//   SLUICE_CLUSTER_DIR and the SLUICE_*_PORT variables choose the local cluster, as for `npm run cluster:up`.
+import { parseArgs } from 'node:util';
+import { KubeClient, ContentType, type KubeObject } from '../src/kube/client.ts';
+import { ObjectClient } from '../src/kube/objects.ts';
+import { listWatch } from '../src/kube/watch.ts';
+import { installCrds } from '../src/install/install.ts';
+import { runControllers } from '../src/controllers/run.ts';
+import { createLogger } from '../src/runtime/logger.ts';
+import { Annotation, collectionPath } from '../src/api/meta.ts';
+import { GitRepositoryApi } from '../src/api/gitrepository.ts';
+import { KustomizationApi } from '../src/api/kustomization.ts';
+import { GitServer } from './git-server.ts';
+import { LocalCluster, condition } from './cluster.ts';
+import { applyPipeline, release, seedFiles, stages, waitForPipeline } from './seed.ts';
+import { Steps } from './steps.ts';
+
+const namespace = 'sluice-demo';
+const fieldManager = 'sluice-demo';
+const pipelineTimeoutMs = 5 * 60_000;
+
+const started = performance.now();
+const elapsed = () => `+${((performance.now() - started) / 1000).toFixed(1)}s`.padStart(8);
+const say = (line: string) => process.stdout.write(`${line}\n`);
+/** Commit hashes cut to 8 characters, as flux prints revisions. */
+const short = (revision: string) => revision.replace(/([0-9a-f]{8})[0-9a-f]{32,120}/g, '$1');
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+/** Prints each Job, Deployment and Kustomization change of the namespace as one line, as it happens. */
+function follow(client: KubeClient, signal: AbortSignal): void {
+  const stageOf = (o: KubeObject) => {
+    const owner = o.metadata?.labels?.['kustomize.toolkit.fluxcd.io/name'];
+    return stages.find((s) => s.kustomization === (owner ?? o.metadata?.name))?.stage ?? '';
+  };
+  const last = new Map<string, string>();
+  const show = (o: KubeObject, subject: string, state: string) => {
+    if (!state || last.get(subject) === state) return;
+    last.set(subject, state);
+    say(`${elapsed()}  ${stageOf(o).padEnd(12)} ${subject.padEnd(34)} ${state}`);
+  };
+  const describe: Record<string, (o: KubeObject) => string> = {
+    Job: (o) => {
+      if (condition(o, 'Complete')?.status === 'True') return 'Complete ✔';
+      if (condition(o, 'Failed')?.status === 'True') return `Failed ✗ ${condition(o, 'Failed')?.message ?? ''}`;
+      return (o['status'] as { startTime?: string } | undefined)?.startTime ? 'Running' : 'Created';
+    },
+    Deployment: (o) => {
+      const spec = o['spec'] as { replicas?: number; template?: { spec?: { containers?: { image?: string }[] } } };
+      const status = (o['status'] ?? {}) as { updatedReplicas?: number; replicas?: number; observedGeneration?: number };
+      const image = spec.template?.spec?.containers?.[0]?.image?.split(':').pop();
+      // A status written for the previous generation says nothing about the new image yet.
+      const rolled =
+        status.observedGeneration === o.metadata?.generation &&
+        condition(o, 'Available')?.status === 'True' &&
+        status.updatedReplicas === spec.replicas &&
+        status.replicas === spec.replicas;
+      return rolled ? `${image} Available ✔ (${spec.replicas} replicas)` : `${image} rolling out`;
+    },
+    Kustomization: (o) => {
+      const ready = condition(o, 'Ready');
+      const progress = condition(o, 'Reconciling')?.message ?? '';
+      const applied = (o['status'] as { lastAppliedRevision?: string } | undefined)?.lastAppliedRevision ?? '';
+      if (ready?.status === 'True') return `Ready ✔ applied ${short(applied)}`;
+      if (ready?.reason === 'DependencyNotReady') return 'waiting for its dependency';
+      if (ready?.message?.startsWith('Source artifact not found')) return 'waiting for the source';
+      if (ready?.status === 'False') return `Ready ✗ ${ready.message}`;
+      if (progress.startsWith('Detecting drift')) return `applying ${short(progress.split(' ')[4] ?? '')}`;
+      if (progress.startsWith('Running health checks')) return 'applied, waiting for health checks';
+      return '';
+    },
+  };
+  const collections: [string, string][] = [
+    ['Kustomization', `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${namespace}/kustomizations`],
+    ['Job', `/apis/batch/v1/namespaces/${namespace}/jobs`],
+    ['Deployment', `/apis/apps/v1/namespaces/${namespace}/deployments`],
+  ];
+  for (const [kind, collection] of collections) {
+    void (async () => {
+      for await (const e of listWatch<KubeObject>(client, collection, { signal })) {
+        if (e.type === 'ADDED' || e.type === 'MODIFIED') {
+          show(e.object, `${kind}/${e.object.metadata?.name}`, describe[kind]?.(e.object) ?? '');
+        }
+      }
+    })().catch((error: unknown) => say(`(stopped following ${kind}s: ${String(error)})`));
+  }
+}
+
+const namespaceRef = { apiVersion: 'v1', kind: 'Namespace', name: namespace };
+
+async function deleteNamespace(objects: ObjectClient): Promise<void> {
+  for (const api of [KustomizationApi, GitRepositoryApi]) {
+    const list = await objects.client.list(collectionPath(api, namespace)).catch(() => ({ items: [] }));
+    for (const item of list.items) {
+      const ref = { apiVersion: api.apiVersion, kind: api.kind, namespace, name: item.metadata?.name ?? '' };
+      await objects.patch(ref, { metadata: { finalizers: null } }, ContentType.mergePatch);
+    }
+  }
+  await objects.delete(namespaceRef);
+  await objects.waitUntilGone(namespaceRef, AbortSignal.timeout(60_000));
+}
+
+function summary(rows: { release: string; seconds: string; jobs: string }[]): void {
+  const header = ['release', 'pipeline time', 'Jobs run (migration, post-deploy)'];
+  const table = [header, ...rows.map((r) => [r.release, r.seconds, r.jobs])];
+  const widths = header.map((_, c) => Math.max(...table.map((r) => (r[c] ?? '').length)));
+  say('');
+  for (const [i, row] of table.entries()) {
+    say(`  ${row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('   ')}`.trimEnd());
+    if (i === 0) say(`  ${widths.map((w) => '-'.repeat(w)).join('   ')}`);
+  }
+}
+
+async function demo(steps: Steps, options: { keep: boolean; gitPort?: number }): Promise<void> {
+  const cluster = LocalCluster.fromEnvironment();
+  const ownCluster = !cluster.started;
+  say('sluice demo: ordered Jobs around a deployment, on a real local Kubernetes control plane\n');
+
+  // First what needs nothing else, so that a port already in use fails the demo at once.
+  const git = await steps.step('start the git server', () => GitServer.start({ port: options.gitPort }));
+  steps.onExit('the git server', () => git.stop());
+
+  say('▶ starting the local cluster');
+  if (ownCluster) steps.onExit('the local cluster', () => cluster.down());
+  await steps.step('start the local cluster', (signal) =>
+    cluster.up({ signal, onLine: (line) => line.includes('export KUBECONFIG') || say(`   ${line}`) }),
+  );
+  const client = await steps.step('connect to the cluster', () => KubeClient.load({ kubeconfig: cluster.kubeconfig }));
+  steps.onExit('', () => client.close());
+  const objects = new ObjectClient(client);
+
+  say("▶ installing sluice's CRDs");
+  await steps.step("install sluice's CRDs", () => installCrds(client, { timeoutMs: 60_000, log: () => undefined }));
+
+  // On a cluster the demo started, the namespace goes with the cluster. On another it is deleted once the
+  // controllers have stopped, their finalizers taken off first: everything the pipeline applied is in it.
+  if (!ownCluster) steps.onExit(`namespace ${namespace}`, () => deleteNamespace(objects), 65_000);
+
+  const controllers = await steps.step('start the controllers', () =>
+    runControllers({ client, log: createLogger({ level: 'silent' }), watchNamespace: namespace }),
+  );
+  steps.onExit('the controllers', () => controllers.stop());
+
+  const files = await steps.step("create the seed's git repository", async () => {
+    const files = await seedFiles();
+    await git.createRepo('my-app', files);
+    return files;
+  });
+  say(`▶ a git repository with the seed's layout: ${git.url('my-app')}`);
+  await steps.step(`create namespace ${namespace}`, async () => {
+    // One that an earlier run (killed before it could clean up) left terminating must be gone first.
+    await objects.waitFor(namespaceRef, (ns) => !ns?.metadata?.['deletionTimestamp'], AbortSignal.timeout(60_000));
+    await objects.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, { fieldManager });
+  });
+  const stopFollowing = new AbortController();
+  steps.onExit('', async () => stopFollowing.abort());
+  say(`▶ applying ${stages.map((s) => s.file).join(', ')} unmodified in namespace ${namespace}\n`);
+  follow(client, AbortSignal.any([stopFollowing.signal, steps.signal]));
+  const firstAt = performance.now();
+  await steps.step('apply the pipeline', () =>
+    applyPipeline(objects, files, { namespace, gitUrl: git.url('my-app'), fieldManager }),
+  );
+  await steps.step('wait for the first sync', (signal) =>
+    waitForPipeline(objects, namespace, { generation: 1 }, AbortSignal.any([signal, AbortSignal.timeout(pipelineTimeoutMs)])),
+  );
+  const firstMs = performance.now() - firstAt;
+  const jobUids = () =>
+    Promise.all(
+      ['db-migration', 'cache-refresh'].map(
+        async (name) => (await objects.get({ apiVersion: 'batch/v1', kind: 'Job', namespace, name }))?.metadata?.uid,
+      ),
+    );
+  const before = await steps.step('read the Jobs', jobUids);
+
+  say('\n▶ releasing v1.0.1: one commit bumps the image tag in the migration Job, the Deployment and the cache Job\n');
+  const releaseAt = performance.now();
+  const commit = await steps.step('commit the release', async () => {
+    const commit = await git.commit('my-app', release(files, 'v1.0.1'), 'release v1.0.1');
+    await objects.patch(
+      { apiVersion: GitRepositoryApi.apiVersion, kind: GitRepositoryApi.kind, namespace, name: 'my-app' },
+      { metadata: { annotations: { [Annotation.reconcileRequestedAt]: commit } } },
+      ContentType.mergePatch,
+    );
+    return commit;
+  });
+  await steps.step('wait for the release', (signal) =>
+    waitForPipeline(
+      objects,
+      namespace,
+      { revision: `main@sha1:${commit}` },
+      AbortSignal.any([signal, AbortSignal.timeout(pipelineTimeoutMs)]),
+    ),
+  );
+  const releaseMs = performance.now() - releaseAt;
+  const after = await steps.step('read the Jobs', jobUids);
+  stopFollowing.abort();
+  summary([
+    { release: 'v1.0.0 (first sync)', seconds: seconds(firstMs), jobs: 'both ran' },
+    {
+      release: 'v1.0.1 (image bump)',
+      seconds: seconds(releaseMs),
+      jobs: after.every((uid, i) => uid !== before[i]) ? 'both ran again (recreated by force)' : 'NOT re-run',
+    },
+  ]);
+  say('\nEach stage started the moment the one before it was healthy: no polling between stages.');
+  if (options.keep) {
+    say(`\n--keep: left running. KUBECONFIG=${cluster.kubeconfig}; namespace ${namespace}; git ${git.url('my-app')}`);
+    say('Press Ctrl-C to stop everything the demo started.');
+    await new Promise<void>((resolve) => steps.signal.addEventListener('abort', () => resolve(), { once: true }));
+  }
+}
+
+const { values } = parseArgs({
+  options: { keep: { type: 'boolean', default: false }, 'git-port': { type: 'string' } },
+});
+const gitPort = values['git-port'] === undefined ? undefined : Number(values['git-port']);
+if (gitPort !== undefined && !(Number.isInteger(gitPort) && gitPort > 0 && gitPort < 65536)) {
+  process.stderr.write(`✗ --git-port must be a port number, not "${values['git-port']}"\n`);
+  process.exit(2);
+}
+// Everything the demo started is stopped by now; an exit this explicit cannot be held up by a stray handle.
+process.exit(await new Steps(say).run((steps) => demo(steps, { keep: values.keep, gitPort })));
