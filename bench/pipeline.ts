@@ -20,6 +20,7 @@ import { GitServer } from '../dev/git-server.ts';
 import { LocalCluster, repoRoot } from '../dev/cluster.ts';
 import { applyPipeline, release, seedFiles, waitForPipeline } from '../dev/seed.ts';
 import { recordTimeline, firstAt, type Timeline } from '../dev/timeline.ts';
+import { errorMessage } from '../src/errors.ts';
 
 const run = promisify(execFile);
 const cache = process.env.SLUICE_CACHE_DIR ?? path.join(process.env.HOME ?? '', '.cache/sluice');
@@ -335,6 +336,6 @@ async function main(): Promise<void> {
 }
 
 await main().catch((error: unknown) => {
-  process.stderr.write(`✗ ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`✗ ${errorMessage(error)}\n`);
   process.exitCode = 1;
 });

@@ -1,13 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  durationPattern,
-  formatDuration,
-  gitRepositoryTimeoutOf,
-  parseDuration,
-  retryIntervalOf,
-  timeoutOf,
-} from './duration.ts';
+import { durationPattern, formatDuration, gitRepositoryTimeoutOf, parseDuration, retryIntervalOf, timeoutOf, humanDuration } from './duration.ts';
 
 describe('parseDuration', () => {
   const cases: [string, number][] = [
@@ -134,5 +127,31 @@ describe('GitRepository timeout default', () => {
   it('is 60s unless spec.timeout is set', () => {
     assert.equal(gitRepositoryTimeoutOf({}), 60_000);
     assert.equal(gitRepositoryTimeoutOf({ timeout: '2m' }), 120_000);
+  });
+});
+
+describe('humanDuration', () => {
+  it("rounds ages as Kubernetes' HumanDuration does", () => {
+    const s = 1000;
+    const cases: [number, string][] = [
+      [-3 * s, '<invalid>'],
+      [-1 * s, '0s'],
+      [0, '0s'],
+      [119 * s, '119s'],
+      [120 * s, '2m'],
+      [125 * s, '2m5s'],
+      [10 * 60 * s, '10m'],
+      [179 * 60 * s, '179m'],
+      [3 * 3600 * s, '3h'],
+      [(3 * 3600 + 20 * 60) * s, '3h20m'],
+      [8 * 3600 * s, '8h'],
+      [47 * 3600 * s, '47h'],
+      [(2 * 24 + 5) * 3600 * s, '2d5h'],
+      [3 * 24 * 3600 * s, '3d'],
+      [30 * 24 * 3600 * s, '30d'],
+      [(2 * 365 + 3) * 24 * 3600 * s, '2y3d'],
+      [9 * 365 * 24 * 3600 * s, '9y'],
+    ];
+    for (const [ms, expected] of cases) assert.equal(humanDuration(ms), expected, `${ms}ms`);
   });
 });

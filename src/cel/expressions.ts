@@ -21,6 +21,7 @@ import { strings } from '@bufbuild/cel/ext';
 import type { CustomHealthCheck } from '../api/kustomization.ts';
 import type { KubeObject } from '../kube/client.ts';
 import type { Status, StatusReader, StatusResult } from '../kstatus/status.ts';
+import { errorMessage } from '../errors.ts';
 
 /** An expression that cannot be compiled: a configuration error, terminal for the reconcile (InvalidCELExpression). */
 export class CelExpressionError extends Error {
@@ -103,7 +104,7 @@ export function compileExpression(
   try {
     expr = parse(source).expr;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     // The parser stops at `.?` with a bare "found . but expecting…"; say what is actually missing.
     const hint = /\.\?|\[\?/.test(source) ? ` (optional field syntax '.?' and '[?' is not supported)` : '';
     throw failure(reason + hint);
@@ -199,7 +200,7 @@ function statusEvaluator(check: CustomHealthCheck, field: string): (object: Kube
       return { status: 'InProgress', message: `no expression of ${field} is true` };
     } catch (error) {
       // kstatus reports an object its reader fails on as Unknown, with the error, instead of failing the wait.
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       return { status: 'Unknown', message: reason, error: reason };
     }
   };

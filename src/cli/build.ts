@@ -10,7 +10,8 @@ import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { ObjectClient } from '../kube/objects.ts';
 import { buildManifests, prepareObjects } from '../controllers/kustomization/manifests.ts';
 import { toYaml } from '../kustomize/manifests.ts';
-import { runWithClient, withClusterOptions, type ClusterOptions } from './output.ts';
+import { withClusterOptions, type ClusterOptions } from './flags.ts';
+import { runWithClient } from './status-log.ts';
 
 /** The live Kustomization, or a clear error naming it. */
 export async function getKustomization(

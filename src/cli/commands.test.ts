@@ -1,10 +1,11 @@
-// The pure parts of get, suspend/resume, tree and events: rows, readiness, the tree layout, LAST SEEN.
+// The pure parts of get, tree, events and uninstall: rows, the tree layout, LAST SEEN, the confirmation.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { tableRow } from './get.ts';
 import { formatTree, type TreeNode } from './tree.ts';
 import { lastSeen, type KubeEvent } from './events.ts';
-import { gitRepositoryKind, kustomizationKind, type FluxObject } from './output.ts';
+import { confirmed } from './uninstall.ts';
+import { gitRepositoryKind, kustomizationKind, type FluxObject } from './kinds.ts';
 
 const sha = '67e2c98a60dc92283531412a9e604dd4bae005a9';
 
@@ -120,5 +121,12 @@ describe('lastSeen', () => {
       '5s (x4 over 10m)',
     );
     assert.equal(lastSeen(event({}), now), '<unknown>');
+  });
+});
+
+describe('sluice uninstall confirmation', () => {
+  it('proceeds on y or yes only', () => {
+    for (const answer of ['y', 'Y', 'yes', ' YES\n']) assert.ok(confirmed(answer), answer);
+    for (const answer of ['', 'n', 'no', 'yess', 'sure']) assert.equal(confirmed(answer), false, answer);
   });
 });

@@ -1,33 +1,11 @@
-// `sluice controller`: runs the GitRepository and Kustomization controllers until SIGTERM or SIGINT, then
-// stops taking work, lets reconciles in progress end, and exits. Flags keep Flux's names. With leader
-// election, only the lease holder runs the controllers; losing the lease exits with 1 so Kubernetes restarts
-// the pod as a standby, as controller-runtime does.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+// `sluice controller`: the flags of the controller process (Flux's names), parsed into its options; the process
+// itself (servers, leader election, the controllers until SIGTERM or SIGINT) is src/controllers/process.ts.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { KubeClient } from '../kube/client.ts';
-import { durationMs, wholeNumber } from './output.ts';
-import { createLogger, type Logger } from '../runtime/logger.ts';
-import { Metrics } from '../runtime/metrics.ts';
-import { parseListenAddress, serve, type HttpServer, type Route } from '../runtime/server.ts';
-import { LeaderElector, defaultIdentity, defaultLeaderElectionTimings } from '../runtime/leaderelection.ts';
-import { runControllers } from '../controllers/run.ts';
-import { controllerLeaseName as leaseName } from '../install/manifests.ts';
-import { serviceAccountRoot } from '../kube/incluster.ts';
-
-function parseBoolean(value: string): boolean {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new InvalidArgumentError('expected true or false');
-}
-
-/** A Flux-style boolean flag: `--flag`, `--flag=true` or `--flag=false`. */
-function booleanOption(flags: string, description: string, defaultValue: boolean): Option {
-  return new Option(`${flags} [bool]`, description)
-    .argParser(parseBoolean)
-    .preset('true')
-    .default(defaultValue);
-}
+import { booleanOption, durationMs, wholeNumber } from './flags.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { defaultLeaderElectionTimings } from '../runtime/leaderelection.ts';
+import { runControllerProcess } from '../controllers/process.ts';
+import { podNamespace } from '../kube/incluster.ts';
 
 interface ControllerFlags {
   kubeconfig?: string;
@@ -54,78 +32,8 @@ interface ControllerFlags {
   leaderElectionNamespace?: string;
 }
 
-/**
- * What /readyz reports. A standby waiting for the lease is ready (it is healthy and a rollout must not wait
- * for it to lead); a leader is ready once its informers have synced.
- */
-type Phase = 'standby' | 'starting' | 'running' | 'stopping';
-
 function durationOption(flags: string, description: string, defaultMs: number): Option {
   return new Option(flags, description).argParser(durationMs).default(defaultMs, `${defaultMs / 1000}s`);
-}
-
-/** The lease's namespace: the flag, else $RUNTIME_NAMESPACE, else the pod's own namespace. */
-function leaseNamespace(flag: string | undefined): string {
-  const namespace = flag || process.env.RUNTIME_NAMESPACE;
-  if (namespace) return namespace;
-  try {
-    return readFileSync(path.join(serviceAccountRoot(), 'namespace'), 'utf8').trim();
-  } catch {
-    throw new InvalidArgumentError(
-      '--enable-leader-election needs a namespace for its Lease: set --leader-election-namespace or RUNTIME_NAMESPACE',
-    );
-  }
-}
-
-/** Serves /metrics and the probes; "0" turns either off, as in controller-runtime. */
-async function startServers(
-  flags: ControllerFlags,
-  metrics: Metrics,
-  phase: () => Phase,
-  log: Logger,
-): Promise<HttpServer[]> {
-  const probes: Record<string, Route> = {
-    '/healthz': () => ({ status: 200, body: 'ok\n' }),
-    '/readyz': () => {
-      const current = phase();
-      const ready = current === 'standby' || current === 'running';
-      return { status: ready ? 200 : 503, body: ready ? 'ok\n' : `${current}\n` };
-    },
-  };
-  const metricsRoutes: Record<string, Route> = {
-    '/metrics': async () => ({ status: 200, body: await metrics.render(), contentType: metrics.contentType }),
-  };
-  const listeners: { address: string; routes: Record<string, Route>; serving: string }[] = [];
-  // ":0" twice means two ephemeral ports; any other repeated address means one server for both.
-  if (
-    flags.metricsAddr !== '0' &&
-    flags.metricsAddr === flags.healthAddr &&
-    parseListenAddress(flags.healthAddr).port !== 0
-  ) {
-    listeners.push({
-      address: flags.healthAddr,
-      routes: { ...probes, ...metricsRoutes },
-      serving: 'serving metrics and health probes',
-    });
-  } else {
-    if (flags.metricsAddr !== '0')
-      listeners.push({ address: flags.metricsAddr, routes: metricsRoutes, serving: 'serving metrics' });
-    if (flags.healthAddr !== '0')
-      listeners.push({ address: flags.healthAddr, routes: probes, serving: 'serving health probes' });
-  }
-  const servers: HttpServer[] = [];
-  try {
-    for (const listener of listeners) {
-      const server = await serve(listener.address, listener.routes);
-      servers.push(server);
-      log.info({ address: server.address }, listener.serving);
-    }
-  } catch (error) {
-    // A server left listening would keep the process alive after the error is reported.
-    await Promise.all(servers.map((s) => s.close()));
-    throw error;
-  }
-  return servers;
 }
 
 export function controllerCommand(): Command {
@@ -219,98 +127,57 @@ export function controllerCommand(): Command {
       )
       .action(async (flags: ControllerFlags) => {
         const log = createLogger({ level: flags.logLevel });
-        const namespace = process.env.RUNTIME_NAMESPACE;
-        if (!flags.watchAllNamespaces && !namespace) {
+        // The environment is read here, at the edge: the pod's namespace, from the Downward API.
+        const runtimeNamespace = process.env.RUNTIME_NAMESPACE || undefined;
+        if (!flags.watchAllNamespaces && !runtimeNamespace) {
           throw new InvalidArgumentError(
             '--watch-all-namespaces=false needs RUNTIME_NAMESPACE to name the namespace to watch',
           );
         }
-        // client-go's own checks, so a standby cannot take a lease its holder still means to renew.
-        if (flags.leaderElectionRenewDeadline >= flags.leaderElectionLeaseDuration) {
-          throw new InvalidArgumentError(
-            '--leader-election-renew-deadline must be shorter than the lease duration',
-          );
-        }
-        if (flags.leaderElectionRenewDeadline <= 1.2 * flags.leaderElectionRetryPeriod) {
-          throw new InvalidArgumentError(
-            '--leader-election-renew-deadline must be longer than 1.2 × --leader-election-retry-period',
-          );
-        }
         const electionNamespace = flags.enableLeaderElection
-          ? leaseNamespace(flags.leaderElectionNamespace)
+          ? flags.leaderElectionNamespace || runtimeNamespace || podNamespace()
           : undefined;
-        const client = await KubeClient.load({ kubeconfig: flags.kubeconfig, context: flags.context });
-        const metrics = new Metrics();
-        metrics.collectProcessMetrics();
-        let phase: Phase = electionNamespace ? 'standby' : 'starting';
-        const servers = await startServers(flags, metrics, () => phase, log).catch(async (error: unknown) => {
-          await client.close();
-          throw error;
-        });
+        if (flags.enableLeaderElection && !electionNamespace) {
+          throw new InvalidArgumentError(
+            '--enable-leader-election needs a namespace for its Lease: set --leader-election-namespace or RUNTIME_NAMESPACE',
+          );
+        }
         const shutdown = new AbortController();
-        const stopping = new Promise<void>((resolve) =>
-          shutdown.signal.addEventListener('abort', () => resolve()),
-        );
         for (const signal of ['SIGTERM', 'SIGINT'] as const) {
           process.once(signal, () => {
             log.info({ signal }, 'shutting down');
             shutdown.abort();
           });
         }
-        const closeAll = async () => {
-          await Promise.all(servers.map((s) => s.close()));
-          await client.close();
-          log.info('stopped');
-        };
-
-        let leader: LeaderElector | undefined;
-        if (electionNamespace) {
-          leader = new LeaderElector({
-            client,
-            namespace: electionNamespace,
-            name: leaseName,
-            identity: defaultIdentity(),
-            leaseDurationMs: flags.leaderElectionLeaseDuration,
-            renewDeadlineMs: flags.leaderElectionRenewDeadline,
-            retryPeriodMs: flags.leaderElectionRetryPeriod,
+        await runControllerProcess(
+          {
+            kubeconfig: flags.kubeconfig,
+            context: flags.context,
             log,
-          });
-          metrics.recordLeader(leaseName, false);
-          if (!(await leader.acquire(shutdown.signal))) return closeAll();
-          metrics.recordLeader(leaseName, true);
-          // Another replica may take over as soon as the lease expires: stop at once, as controller-runtime does.
-          void leader.lost.then(() => {
-            log.error('leader election lost');
-            process.exit(1);
-          });
-          phase = 'starting';
-        }
-        const controllers = await runControllers({
-          client,
-          log,
-          concurrent: flags.concurrent,
-          requeueDependencyMs: flags.requeueDependency,
-          watchNamespace: flags.watchAllNamespaces ? undefined : namespace,
-          watchLabelSelector: flags.watchLabelSelector,
-          noRemoteBases: flags.remoteBases,
-          noCrossNamespaceRefs: flags.crossNamespaceRefs,
-          defaultServiceAccount: flags.defaultServiceAccount,
-          failedJobLogLines: flags.failedJobLogLines,
-          storagePath: flags.storagePath,
-          storageAdvertiseBase: flags.storageAdvAddr,
-          metrics,
-        });
-        phase = 'running';
-        log.info(
-          { server: client.server, namespace: flags.watchAllNamespaces ? '*' : namespace },
-          'controllers started',
+            runtimeNamespace,
+            concurrent: flags.concurrent,
+            requeueDependencyMs: flags.requeueDependency,
+            watchNamespace: flags.watchAllNamespaces ? undefined : runtimeNamespace,
+            watchLabelSelector: flags.watchLabelSelector,
+            noRemoteBases: flags.remoteBases,
+            noCrossNamespaceRefs: flags.crossNamespaceRefs,
+            defaultServiceAccount: flags.defaultServiceAccount,
+            failedJobLogLines: flags.failedJobLogLines,
+            storagePath: flags.storagePath,
+            storageAdvertiseBase: flags.storageAdvAddr,
+            metricsAddr: flags.metricsAddr,
+            healthAddr: flags.healthAddr,
+            leaderElection: electionNamespace
+              ? {
+                  namespace: electionNamespace,
+                  leaseDurationMs: flags.leaderElectionLeaseDuration,
+                  renewDeadlineMs: flags.leaderElectionRenewDeadline,
+                  retryPeriodMs: flags.leaderElectionRetryPeriod,
+                }
+              : undefined,
+          },
+          shutdown.signal,
         );
-        await stopping;
-        phase = 'stopping';
-        await controllers.stop();
-        // Only after the controllers have stopped: a standby must not start while this process still writes.
-        await leader?.release();
-        await closeAll();
       })
   );
 }

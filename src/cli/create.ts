@@ -9,16 +9,10 @@ import type { KubeObject } from '../kube/client.ts';
 import { FieldManager } from '../api/meta.ts';
 import { waitForRequest, type RequestOutcome } from '../kstatus/request.ts';
 import { ObjectClient, refOf } from '../kube/objects.ts';
-import {
-  durationMs,
-  runWithClient,
-  statusLog,
-  withClusterOptions,
-  ReportedFailure,
-  type ClusterOptions,
-  type FluxObject,
-  type StatusLog,
-} from './output.ts';
+import { booleanOption, durationMs, withClusterOptions, type ClusterOptions } from './flags.ts';
+import { type FluxObject } from './kinds.ts';
+import { runWithClient, statusLog, ReportedFailure } from './status-log.ts';
+import type { StatusLog } from '../runtime/logger.ts';
 
 
 const duration = (value: string): string => formatDuration(durationMs(value));
@@ -111,11 +105,6 @@ interface KustomizationOptions extends ClusterOptions {
   timeout: string;
 }
 
-const boolean = (value: string) => {
-  if (value !== 'true' && value !== 'false') throw new InvalidArgumentError('expected true or false');
-  return value === 'true';
-};
-
 export function createCommand(): Command {
   const sourceGit = withClusterOptions(
     new Command('git')
@@ -164,15 +153,15 @@ export function createCommand(): Command {
         sourceReference,
       )
       .option('--path <path>', 'the path in the source', './')
-      .option('--prune <bool>', 'delete objects removed from the source', boolean, false)
+      .addOption(booleanOption('--prune', 'delete objects removed from the source', false))
       .option('--interval <duration>', 'how often to reconcile', duration, '1m0s')
       .option(
         '--depends-on <name...>',
         'Kustomizations that must be ready first (<name> or <namespace>/<name>)',
         [],
       )
-      .option('--wait <bool>', 'wait for every applied object to be healthy', boolean, false)
-      .option('--force <bool>', 'recreate objects whose immutable fields change (e.g. Jobs)', boolean, false)
+      .addOption(booleanOption('--wait', 'wait for every applied object to be healthy', false))
+      .addOption(booleanOption('--force', 'recreate objects whose immutable fields change (e.g. Jobs)', false))
       .option('--target-namespace <namespace>', 'the namespace to put the objects in')
       .option('--health-check-timeout <duration>', 'how long health checks may take', duration)
       .option('--export', 'print the manifest instead of applying it')

@@ -12,7 +12,9 @@ import { ResourceManager } from '../ssa/manager.ts';
 import { parseObjectId } from '../inventory/inventory.ts';
 import { FieldManager } from '../api/meta.ts';
 import { buildLocal, getKustomization, maskSecrets } from './build.ts';
-import { loadClient, statusLog, withClusterOptions, type ClusterOptions } from './output.ts';
+import { loadClient, withClusterOptions, type ClusterOptions } from './flags.ts';
+import { statusLog } from './status-log.ts';
+import { errorMessage } from '../errors.ts';
 
 /** The fields a diff should show: no server bookkeeping, Secret values masked. */
 function comparable(object: KubeObject): string {
@@ -101,7 +103,7 @@ export function diffCommand(): Command {
         await client.close();
       }
     } catch (error) {
-      log.failure(error instanceof Error ? error.message : String(error));
+      log.failure(errorMessage(error));
       process.exitCode = 2;
     }
   });

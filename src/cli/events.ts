@@ -4,14 +4,11 @@ import { Command } from 'commander';
 import type { KubeClient, KubeList, KubeObject } from '../kube/client.ts';
 import { listWatch } from '../kube/watch.ts';
 import { KustomizationApi } from '../api/kustomization.ts';
-import {
-  getKustomization,
-  formatTable,
-  humanDuration,
-  runWithClient,
-  withClusterOptions,
-  type ClusterOptions,
-} from './output.ts';
+import { withClusterOptions, type ClusterOptions } from './flags.ts';
+import { getKustomization } from './kinds.ts';
+import { formatTable } from './table.ts';
+import { humanDuration } from '../api/duration.ts';
+import { runWithClient } from './status-log.ts';
 
 export interface KubeEvent extends KubeObject {
   involvedObject: { kind?: string; name?: string; namespace?: string };

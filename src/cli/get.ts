@@ -4,19 +4,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { collectionPath } from '../api/meta.ts';
 import { stringify } from 'yaml';
 import { listWatch } from '../kube/watch.ts';
-import {
-  formatTable,
-  gitRepositoryKind,
-  kustomizationKind,
-  readyCondition,
-  ReportedFailure,
-  runWithClient,
-  truncateHex,
-  withClusterOptions,
-  type ClusterOptions,
-  type FluxKind,
-  type FluxObject,
-} from './output.ts';
+import { withClusterOptions, type ClusterOptions } from './flags.ts';
+import { gitRepositoryKind, kustomizationKind, readyCondition, type FluxKind, type FluxObject } from './kinds.ts';
+import { formatTable, truncateHex } from './table.ts';
+import { ReportedFailure, runWithClient } from './status-log.ts';
 
 interface GetOptions extends ClusterOptions {
   allNamespaces?: boolean;

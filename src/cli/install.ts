@@ -6,7 +6,8 @@ import { parseDuration } from '../api/duration.ts';
 import { defaultImage, manifestsYaml } from '../install/manifests.ts';
 import { install, manifestsFor, type Log } from '../install/install.ts';
 import { sluiceVersion } from '../version.ts';
-import { loadClient, withClusterOptions, type ClusterOptions } from './output.ts';
+import { loadClient, withClusterOptions, type ClusterOptions } from './flags.ts';
+import { errorMessage } from '../errors.ts';
 
 
 interface InstallCommandOptions extends ClusterOptions {
@@ -49,7 +50,7 @@ export function installCommand(): Command {
       }
       log('✔ install finished');
     } catch (error) {
-      log(`✗ ${error instanceof Error ? error.message : String(error)}`);
+      log(`✗ ${errorMessage(error)}`);
       process.exitCode = 1;
     }
   });

@@ -5,16 +5,11 @@ import { Command, Option } from 'commander';
 import type { KubeClient } from '../kube/client.ts';
 import { containerNames, getJob, jobPods, podLog, type Pod } from '../kube/pods.ts';
 import { parseObjectId, type ObjectId } from '../inventory/inventory.ts';
-import {
-  durationMs,
-  getKustomization,
-  ReportedFailure,
-  runWithClient,
-  wholeNumber,
-  withClusterOptions,
-  type ClusterOptions,
-  type StatusLog,
-} from './output.ts';
+import { durationMs, wholeNumber, withClusterOptions, type ClusterOptions } from './flags.ts';
+import { getKustomization } from './kinds.ts';
+import { ReportedFailure, runWithClient } from './status-log.ts';
+import type { StatusLog } from '../runtime/logger.ts';
+import { errorMessage } from '../errors.ts';
 
 interface LogsOptions extends ClusterOptions {
   container?: string;
@@ -70,7 +65,7 @@ async function printContainerLog(
     return true;
   } catch (error) {
     log.failure(
-      `pod/${name} container/${container}: cannot read its log: ${error instanceof Error ? error.message : String(error)}`,
+      `pod/${name} container/${container}: cannot read its log: ${errorMessage(error)}`,
     );
     return false;
   }

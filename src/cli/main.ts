@@ -14,6 +14,7 @@ import { buildCommand } from './build.ts';
 import { diffCommand } from './diff.ts';
 import { createCommand } from './create.ts';
 import { reconcileCommand } from './reconcile.ts';
+import { errorMessage } from '../errors.ts';
 
 export function program(): Command {
   return new Command('sluice')
@@ -46,6 +47,6 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 try {
   await program().parseAsync(process.argv);
 } catch (error) {
-  console.error(`✗ ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`✗ ${errorMessage(error)}`);
   process.exitCode = 1;
 }

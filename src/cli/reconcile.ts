@@ -9,16 +9,10 @@ import { Annotation, type ReconcileRequestStatus } from '../api/meta.ts';
 import { waitForRequest, type RequestOutcome } from '../kstatus/request.ts';
 import { ContentType } from '../kube/client.ts';
 import { ObjectClient, type ObjectRef } from '../kube/objects.ts';
-import {
-  gitRepositoryKind,
-  kustomizationKind,
-  runWithClient,
-  withClusterOptions,
-  type ClusterOptions,
-  type FluxKind,
-  type FluxObject,
-  type StatusLog,
-} from './output.ts';
+import { withClusterOptions, type ClusterOptions } from './flags.ts';
+import { gitRepositoryKind, kustomizationKind, type FluxKind, type FluxObject } from './kinds.ts';
+import { runWithClient } from './status-log.ts';
+import type { StatusLog } from '../runtime/logger.ts';
 
 /** The fields of a GitRepository or Kustomization that a reconcile request reads. */
 type Reconcilable = FluxObject & {

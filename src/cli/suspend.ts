@@ -6,16 +6,11 @@ import { ContentType, type KubeClient, type KubeList } from '../kube/client.ts';
 import { ObjectClient, type ObjectRef } from '../kube/objects.ts';
 import { formatDuration, parseDuration } from '../api/duration.ts';
 import { waitForRequest, type RequestOutcome } from '../kstatus/request.ts';
-import {
-  gitRepositoryKind,
-  kustomizationKind,
-  runWithClient,
-  withClusterOptions,
-  type ClusterOptions,
-  type FluxKind,
-  type FluxObject,
-  type StatusLog,
-} from './output.ts';
+import { withClusterOptions, type ClusterOptions } from './flags.ts';
+import { gitRepositoryKind, kustomizationKind, type FluxKind, type FluxObject } from './kinds.ts';
+import { runWithClient } from './status-log.ts';
+import type { StatusLog } from '../runtime/logger.ts';
+import { errorMessage } from '../errors.ts';
 
 /** Flux's annotation recording why an object was suspended (`flux suspend --reason`). */
 export const suspendReasonAnnotation = 'suspend.toolkit.fluxcd.io/reason';
@@ -99,7 +94,7 @@ function suspendKindCommand(kind: FluxKind, name: string, aliases: string[]): Co
           await objects.patch(refOf(kind, options.namespace, objectName), patch, ContentType.mergePatch);
           log.success(`${kind.humanKind} suspended`);
         } catch (error) {
-          const reason = error instanceof Error ? error.message : String(error);
+          const reason = errorMessage(error);
           log.failure(
             `failed suspending ${kind.api.kind} ${objectName} in ${options.namespace} namespace: ${reason}`,
           );

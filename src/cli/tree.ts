@@ -5,13 +5,9 @@ import { stringify } from 'yaml';
 import type { KubeClient } from '../kube/client.ts';
 import { KustomizationApi } from '../api/kustomization.ts';
 import { parseObjectId } from '../inventory/inventory.ts';
-import {
-  getKustomization,
-  runWithClient,
-  withClusterOptions,
-  type ClusterOptions,
-  type FluxObject,
-} from './output.ts';
+import { withClusterOptions, type ClusterOptions } from './flags.ts';
+import { getKustomization, type FluxObject } from './kinds.ts';
+import { runWithClient } from './status-log.ts';
 
 /** flux's tree node (cli-utils ObjMetadata field names), so `-o json` output parses as flux's does. */
 export interface TreeNode {

@@ -13,6 +13,8 @@ import { kustomizationReconciler } from './kustomization/reconciler.ts';
 
 export interface ControllerOptions {
   client: KubeClient;
+  /** The namespace the controller runs in ($RUNTIME_NAMESPACE): where its artifacts are said to be served. */
+  runtimeNamespace?: string;
   log?: Logger;
   concurrent?: number;
   requeueDependencyMs?: number;
@@ -57,7 +59,7 @@ export async function runControllers(options: ControllerOptions): Promise<Runnin
           // Shaped like Flux's source-controller URLs; sluice does not serve artifacts over HTTP yet.
           advertiseBase:
             options.storageAdvertiseBase ??
-            `http://sluice-controller.${process.env.RUNTIME_NAMESPACE || 'flux-system'}.svc.cluster.local.`,
+            `http://sluice-controller.${options.runtimeNamespace ?? 'flux-system'}.svc.cluster.local.`,
         }),
       kustomization: (ctx, events) =>
         kustomizationReconciler(ctx, events, {

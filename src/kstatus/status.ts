@@ -4,6 +4,7 @@
 // condition for everything else. Messages are kstatus' own, so logs read like Flux's.
 import type { StatusCondition } from '../api/meta.ts';
 import type { KubeObject } from '../kube/client.ts';
+import { errorMessage } from '../errors.ts';
 
 export type Status = 'InProgress' | 'Failed' | 'Current' | 'Terminating' | 'NotFound' | 'Unknown';
 
@@ -62,7 +63,7 @@ export function computeStatus(
     return options.pods && readsPods(object) ? withFailedPods(result, options.pods, now) : result;
   } catch (error) {
     // kstatus reports an object it cannot interpret as Unknown, with the error, instead of failing the wait.
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     return { status: 'Unknown', message: reason, error: reason };
   }
 }

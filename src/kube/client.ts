@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { KubeApiError, type Status } from './errors.ts';
 import { loadDefaultKubeConfig } from './incluster.ts';
+import { errorMessage } from '../errors.ts';
 
 /** What every object has; typed API objects satisfy it, so generic code can take them too. */
 export interface KubeObjectHeader {
@@ -96,7 +97,7 @@ export class KubeClient {
       else loadDefaultKubeConfig(kc);
     } catch (error) {
       const where = options.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config';
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       throw new Error(`cannot load kubeconfig ${where}: ${reason}`, { cause: error });
     }
     if (options.context) kc.setCurrentContext(options.context);
@@ -246,7 +247,7 @@ export class KubeClient {
       });
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       throw new Error(`cannot reach the Kubernetes API at ${this.server} (${method} ${path}): ${reason}`, {
         cause: error,
       });

@@ -1,7 +1,7 @@
 // The default configuration lookup ($KUBECONFIG, ~/.kube/config, then the pod's service account), with one seam:
 // $SLUICE_SERVICE_ACCOUNT_ROOT names another directory holding the service account's `token`, `ca.crt` and
 // `namespace` than /var/run/secrets/kubernetes.io/serviceaccount, for tests and unusual mounts.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -49,4 +49,13 @@ export function loadInCluster(kc: KubeConfig, root: string, env: NodeJS.ProcessE
     contexts: [{ name: 'inClusterContext', cluster: 'inCluster', user: 'inClusterUser' }],
     currentContext: 'inClusterContext',
   });
+}
+
+/** The pod's namespace, from its service account mount; undefined outside a pod. */
+export function podNamespace(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  try {
+    return readFileSync(join(serviceAccountRoot(env), 'namespace'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkQueue, type BackoffOptions, type QueueObserver } from './workqueue.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import type { Metrics, ReconcileResult } from './metrics.ts';
+import { errorMessage } from '../errors.ts';
 
 export interface Result {
   /** Reconcile again after this many milliseconds (e.g. the object's interval). */
@@ -129,7 +130,7 @@ export class Controller {
     }
     const delay = this.queue.addRateLimited(key);
     log.error(
-      { error: error instanceof Error ? error.message : String(error), retryInMs: delay },
+      { error: errorMessage(error), retryInMs: delay },
       'Reconciler error',
     );
   }

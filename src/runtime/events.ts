@@ -6,6 +6,7 @@ import { ContentType } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { truncateBytes } from './text.ts';
+import { errorMessage } from '../errors.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -90,7 +91,7 @@ export class EventRecorder {
       this.remember(key, { name, namespace, count: 1, firstTimestamp: now });
     } catch (error) {
       this.log.warn(
-        { error: error instanceof Error ? error.message : String(error), reason },
+        { error: errorMessage(error), reason },
         'failed to record event',
       );
     }

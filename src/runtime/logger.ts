@@ -1,5 +1,5 @@
 // Structured JSON logs shaped like Flux's controllers (ts, level, msg, then context fields), so existing log
-// tooling keeps working.
+// tooling keeps working; and the human status lines (► ✔ ✗ ◎) of the CLI and the install, as an interface.
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -20,3 +20,11 @@ export function createLogger(options: { level?: string; destination?: NodeJS.Wri
 
 /** A logger that discards everything, for tests and library callers that pass none. */
 export const silentLogger: Logger = pino({ level: 'silent' });
+
+/** Flux's status lines for people: one method per kind of line (the CLI prints ► ✔ ✗ ◎ on stderr). */
+export interface StatusLog {
+  action(message: string): void;
+  success(message: string): void;
+  failure(message: string): void;
+  waiting(message: string): void;
+}

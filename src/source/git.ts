@@ -12,6 +12,7 @@ import { defaultGitBranch } from '../api/gitrepository.ts';
 import { GitError, redact } from './errors.ts';
 import type { GitCredentials, GitTransport } from './git-auth.ts';
 import { prepareTransport } from './git-auth.ts';
+import { errorMessage } from '../errors.ts';
 
 export type { GitCredentials } from './git-auth.ts';
 
@@ -524,7 +525,7 @@ function toGitError(session: GitSession, err: unknown, operation: 'clone' | 'lis
   if (err instanceof InvalidSpec) return error('GitOperationFailed', err.message);
   if (err instanceof RefNotFound) return error('RefNotFound', `${err.message}: git repository: '${url}'`);
   if (!(err instanceof GitCommandFailure)) {
-    const detail = err instanceof Error ? err.message : String(err);
+    const detail = errorMessage(err);
     return error('GitOperationFailed', `${action}: ${detail}`);
   }
   if (err.aborted) {

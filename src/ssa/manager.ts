@@ -9,11 +9,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../kube/client.ts';
 import { KubeApiError, isNotFound } from '../kube/errors.ts';
-import { resourcePath, splitApiVersion } from '../kube/discovery.ts';
+import { resourcePath } from '../kube/discovery.ts';
 import { describeRef, refOf, type ObjectClient, type ObjectRef } from '../kube/objects.ts';
 import { applyStages, type Stage } from './sort.ts';
 import { forceEnabled, skipApply, skipPrune } from './annotations.ts';
 import { isImmutableError } from './immutable.ts';
+import { errorMessage } from '../errors.ts';
 
 export type Action = 'created' | 'configured' | 'unchanged' | 'deleted' | 'skipped' | 'unknown';
 
@@ -116,7 +117,7 @@ export class ResourceManager {
       } catch (error) {
         changeSet.push({ ref, subject, action: 'unknown' });
         survivors.push(ref);
-        errors.push(`${subject} delete failed: ${messageOf(error)}`);
+        errors.push(`${subject} delete failed: ${errorMessage(error)}`);
       }
     }
     if (errors.length > 0) {
@@ -216,7 +217,7 @@ export class ResourceManager {
       await this.objects.apply(plan.object, { fieldManager: options.fieldManager });
       return entry;
     } catch (error) {
-      throw new ApplyError(`${entry.subject} apply failed: ${messageOf(error)}`, [...done]);
+      throw new ApplyError(`${entry.subject} apply failed: ${errorMessage(error)}`, [...done]);
     }
   }
 
@@ -293,13 +294,9 @@ function ownedBy(live: KubeObject, ownerLabels: Record<string, string>): boolean
 
 function dryRunFailure(ref: ObjectRef, error: unknown): string {
   const subject = describeRef(ref);
-  if (isNotFound(error)) return `${subject} not found: ${messageOf(error)}`;
+  if (isNotFound(error)) return `${subject} not found: ${errorMessage(error)}`;
   if (error instanceof KubeApiError) return `${subject} dry-run failed (${error.reason}): ${error.message}`;
-  return `${subject} dry-run failed: ${messageOf(error)}`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return `${subject} dry-run failed: ${errorMessage(error)}`;
 }
 
 /** Maps with at most `limit` calls in flight, keeping the input order in the result. */
@@ -315,5 +312,3 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
-
-export const versionOf = (apiVersion: string): string => splitApiVersion(apiVersion).version;

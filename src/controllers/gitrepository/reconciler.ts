@@ -17,6 +17,7 @@ import { checkout, lsRemote, type GitCredentials } from '../../source/git.ts';
 import { GitError } from '../../source/errors.ts';
 import { addFinalizer, finalizeStatus, hasFinalizer, patchStatus, removeFinalizer } from '../status.ts';
 import type { ControllerContext } from '../manager.ts';
+import { errorMessage } from '../../errors.ts';
 
 
 export interface GitRepositoryOptions {
@@ -188,7 +189,7 @@ export function gitRepositoryReconciler(
   async function reportFailure(pass: Pass, error: unknown): Promise<void> {
     const { repo, status } = pass;
     const reason = error instanceof SourceError ? error.reason : 'GitOperationFailed';
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     setCondition(status, repo.metadata.generation, { type: 'FetchFailed', status: 'True', reason, message });
     setCondition(status, repo.metadata.generation, { type: 'Ready', status: 'False', reason, message });
     await writeStatus(pass);
@@ -207,7 +208,7 @@ function fetchFailure(error: unknown): SourceError {
     return new SourceError(error.kind === 'Timeout' ? 'GitOperationFailed' : error.kind, error.message, {
       cause: error,
     });
-  return new SourceError('GitOperationFailed', error instanceof Error ? error.message : String(error), {
+  return new SourceError('GitOperationFailed', errorMessage(error), {
     cause: error,
   });
 }

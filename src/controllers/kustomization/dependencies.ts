@@ -4,6 +4,7 @@ import type { Kustomization } from '../../api/kustomization.ts';
 import { KustomizationApi } from '../../api/kustomization.ts';
 import type { ObjectClient } from '../../kube/objects.ts';
 import { getCondition } from '../../runtime/conditions.ts';
+import { errorMessage } from '../../errors.ts';
 
 /** A compiled `readyExpr`: is `dep` ready for `self`? */
 export type ReadyCheck = (self: object, dep: object) => boolean;
@@ -30,7 +31,7 @@ export async function dependencyNotReady(
         name: dep.name,
       });
     } catch (error) {
-      return `dependency '${id}' not found: ${error instanceof Error ? error.message : String(error)}`;
+      return `dependency '${id}' not found: ${errorMessage(error)}`;
     }
     if (!live) return `dependency '${id}' not found: ${KustomizationApi.kind} "${dep.name}" not found`;
     const readyCheck = readyChecks[index];

@@ -2,7 +2,6 @@
 // kustomization.yaml, run kustomize, substitute variables, then stamp ownership and defaults on each object.
 // Each step fails with the Ready reason Flux uses for it.
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import type { Kustomization } from '../../api/kustomization.ts';
 import type { Artifact } from '../../api/gitrepository.ts';
 import { Annotation } from '../../api/meta.ts';
@@ -17,6 +16,7 @@ import { generateKustomization } from '../../kustomize/generator.ts';
 import { mergeVars, substituteVariables } from '../../kustomize/substitute.ts';
 import { toYaml } from '../../kustomize/manifests.ts';
 import { hasMark } from '../../ssa/annotations.ts';
+import { errorMessage } from '../../errors.ts';
 
 /** A phase failed: `reason` is the Ready condition's reason, `message` what the user reads. */
 export class PhaseError extends Error {
@@ -28,8 +28,6 @@ export class PhaseError extends Error {
   }
 }
 
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
 /** Unpacks the artifact into `workDir` and returns the directory `spec.path` names inside it. */
 export async function fetchArtifact(
   store: ArtifactStore,
@@ -40,7 +38,7 @@ export async function fetchArtifact(
   try {
     await extractArtifact(store.localPath(artifact.path), workDir, artifact.digest);
   } catch (error) {
-    throw new PhaseError('ArtifactFailed', messageOf(error), { cause: error });
+    throw new PhaseError('ArtifactFailed', errorMessage(error), { cause: error });
   }
   // Like Flux, a leading "/" means the artifact root; ".." and symlinks may still not leave it.
   const relative = (specPath ?? '').replace(/^\/+/, '');
@@ -48,7 +46,7 @@ export async function fetchArtifact(
     return await securePath(workDir, relative);
   } catch (error) {
     // securePath already says "kustomization path not found" for a missing path; its other errors do not.
-    const message = messageOf(error);
+    const message = errorMessage(error);
     const prefixed = message.startsWith('kustomization path not found')
       ? message
       : `kustomization path not found: ${message}`;
@@ -86,7 +84,7 @@ export async function buildManifests(
       signal: options.signal,
     });
   } catch (error) {
-    const message = messageOf(error);
+    const message = errorMessage(error);
     throw new PhaseError(
       'BuildFailed',
       message.startsWith('kustomize build failed') ? message : `kustomize build failed: ${message}`,
@@ -100,7 +98,7 @@ export async function buildManifests(
     try {
       built = substituteVariables(built, vars, { substituteStrategy: ks.spec.postBuild.substituteStrategy });
     } catch (error) {
-      throw new PhaseError('BuildFailed', messageOf(error), { cause: error });
+      throw new PhaseError('BuildFailed', errorMessage(error), { cause: error });
     }
   }
   return { objects: built, digest: `sha256:${createHash('sha256').update(toYaml(built)).digest('hex')}` };
@@ -124,7 +122,7 @@ async function substituteSources(
       });
     } catch (error) {
       if (!isNotFound(error))
-        throw new PhaseError('BuildFailed', `substitute from '${id}' error: ${messageOf(error)}`);
+        throw new PhaseError('BuildFailed', `substitute from '${id}' error: ${errorMessage(error)}`);
     }
     if (!live) {
       if (ref.optional) continue;
@@ -218,6 +216,3 @@ function isSopsEncrypted(object: KubeObject): boolean {
     !hasMark(object, Annotation.decrypt, 'disabled')
   );
 }
-
-export const workDirPrefix = (ks: Kustomization): string =>
-  path.join(`kustomization-${ks.metadata.namespace}-${ks.metadata.name}-`);

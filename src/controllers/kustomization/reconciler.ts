@@ -41,6 +41,7 @@ import { waitForHealth, type HealthTarget } from '../../ssa/wait.ts';
 import { containerNames, getJob, jobPods, podLogTail } from '../../kube/pods.ts';
 import { healthCheckFailedMessage, healthCheckPassedMessage } from '../../kstatus/aggregate.ts';
 import { PhaseError, buildManifests, fetchArtifact, ownerLabels, prepareObjects } from './manifests.ts';
+import { errorMessage } from '../../errors.ts';
 
 
 export interface KustomizationOptions {
@@ -357,7 +358,7 @@ export function kustomizationReconciler(
         );
       } catch (error) {
         pass.request.log.info(
-          { job: describeRef(ref), error: error instanceof Error ? error.message : String(error) },
+          { job: describeRef(ref), error: errorMessage(error) },
           'cannot read the log of a failed Job',
         );
       }
@@ -401,7 +402,7 @@ export function kustomizationReconciler(
       else delete pass.status.completedJobs;
     } catch (error) {
       pass.request.log.info(
-        { error: error instanceof Error ? error.message : String(error) },
+        { error: errorMessage(error) },
         'cannot record which Jobs completed',
       );
     }
@@ -528,7 +529,7 @@ export function kustomizationReconciler(
         await event(
           pass,
           'Warning',
-          `pruning for deleted resource failed: ${error instanceof Error ? error.message : String(error)}`,
+          `pruning for deleted resource failed: ${errorMessage(error)}`,
         );
         throw error;
       }
@@ -562,7 +563,7 @@ export function kustomizationReconciler(
       return {};
     }
     const reason = error instanceof PhaseError ? error.reason : 'ReconciliationFailed';
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     setReady(pass, 'False', reason, message);
     const retry = retryIntervalOf(pass.ks.spec);
     pass.request.log.error(

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatTable, humanDuration, namespaceDefault, truncateHex } from './output.ts';
+import { formatTable, truncateHex } from './table.ts';
 
 describe('truncateHex', () => {
   it('cuts SHA-1 to SHA-512 hex runs to 8 characters, wherever they are', () => {
@@ -63,39 +63,5 @@ describe('formatTable', () => {
   it('prints rows alone without a header, and nothing for nothing', () => {
     assert.equal(formatTable([], [['a', 'bc']]), 'a\tbc\t\n');
     assert.equal(formatTable([], []), '');
-  });
-});
-
-describe('humanDuration', () => {
-  it("rounds ages as Kubernetes' HumanDuration does", () => {
-    const s = 1000;
-    const cases: [number, string][] = [
-      [-3 * s, '<invalid>'],
-      [-1 * s, '0s'],
-      [0, '0s'],
-      [119 * s, '119s'],
-      [120 * s, '2m'],
-      [125 * s, '2m5s'],
-      [10 * 60 * s, '10m'],
-      [179 * 60 * s, '179m'],
-      [3 * 3600 * s, '3h'],
-      [(3 * 3600 + 20 * 60) * s, '3h20m'],
-      [8 * 3600 * s, '8h'],
-      [47 * 3600 * s, '47h'],
-      [(2 * 24 + 5) * 3600 * s, '2d5h'],
-      [3 * 24 * 3600 * s, '3d'],
-      [30 * 24 * 3600 * s, '30d'],
-      [(2 * 365 + 3) * 24 * 3600 * s, '2y3d'],
-      [9 * 365 * 24 * 3600 * s, '9y'],
-    ];
-    for (const [ms, expected] of cases) assert.equal(humanDuration(ms), expected, `${ms}ms`);
-  });
-});
-
-describe('namespaceDefault', () => {
-  it('is flux-system unless $FLUX_SYSTEM_NAMESPACE names a valid namespace', () => {
-    assert.equal(namespaceDefault({}), 'flux-system');
-    assert.equal(namespaceDefault({ FLUX_SYSTEM_NAMESPACE: 'apps' }), 'apps');
-    assert.equal(namespaceDefault({ FLUX_SYSTEM_NAMESPACE: 'Not_Valid' }), 'flux-system');
   });
 });

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { allCrds } from '../api/crds.ts';
 import { withHolderVersion, type Lease } from '../runtime/leaderelection.ts';
 import { crdCheck, deploymentCheck, kubernetesVersionCheck, leaseCheck } from './check.ts';
-import { confirmed } from './uninstall.ts';
 
 describe('sluice check', () => {
   it('accepts Kubernetes 1.30 and later, vendor suffixes included', () => {
@@ -144,12 +143,5 @@ describe('sluice check', () => {
       ok: false,
       message: `${wanted.metadata.name} not found`,
     });
-  });
-});
-
-describe('sluice uninstall confirmation', () => {
-  it('proceeds on y or yes only', () => {
-    for (const answer of ['y', 'Y', 'yes', ' YES\n']) assert.ok(confirmed(answer), answer);
-    for (const answer of ['', 'n', 'no', 'yess', 'sure']) assert.equal(confirmed(answer), false, answer);
   });
 });
