@@ -121,7 +121,7 @@ count_steps() { # the steps this run will take: one per missing binary, and the 
 main() {
   check_go
   count_steps
-  say "cache: $SLUICE_CACHE_DIR/bin; $steps steps to build"
+  say "cache: $SLUICE_CACHE_DIR/bin; $steps step$([ "$steps" = 1 ] || echo s) to build"
   build_etcd
   build_go_install kwok "$KWOK_VERSION" "$KWOK_BIN" sigs.k8s.io/kwok/cmd/kwok
   kwok_stages_source
