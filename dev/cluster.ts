@@ -179,7 +179,10 @@ export async function waitForObject<T extends KubeObject>(
 }
 
 /** A condition of any object's status, by type. */
-export function condition(object: KubeObject, type: string): Pick<Condition, 'type' | 'status' | 'reason' | 'message'> | undefined {
+export function condition(
+  object: KubeObject,
+  type: string,
+): Pick<Condition, 'type' | 'status' | 'reason' | 'message'> | undefined {
   const status = object['status'] as { conditions?: Condition[] } | undefined;
   return status?.conditions?.find((c) => c.type === type);
 }

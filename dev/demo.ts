@@ -49,12 +49,20 @@ function follow(client: KubeClient, signal: AbortSignal): void {
   const describe: Record<string, (o: KubeObject) => string> = {
     Job: (o) => {
       if (condition(o, 'Complete')?.status === 'True') return 'Complete ✔';
-      if (condition(o, 'Failed')?.status === 'True') return `Failed ✗ ${condition(o, 'Failed')?.message ?? ''}`;
+      if (condition(o, 'Failed')?.status === 'True')
+        return `Failed ✗ ${condition(o, 'Failed')?.message ?? ''}`;
       return (o['status'] as { startTime?: string } | undefined)?.startTime ? 'Running' : 'Created';
     },
     Deployment: (o) => {
-      const spec = o['spec'] as { replicas?: number; template?: { spec?: { containers?: { image?: string }[] } } };
-      const status = (o['status'] ?? {}) as { updatedReplicas?: number; replicas?: number; observedGeneration?: number };
+      const spec = o['spec'] as {
+        replicas?: number;
+        template?: { spec?: { containers?: { image?: string }[] } };
+      };
+      const status = (o['status'] ?? {}) as {
+        updatedReplicas?: number;
+        replicas?: number;
+        observedGeneration?: number;
+      };
       const image = spec.template?.spec?.containers?.[0]?.image?.split(':').pop();
       // A status written for the previous generation says nothing about the new image yet.
       const rolled =
@@ -67,7 +75,8 @@ function follow(client: KubeClient, signal: AbortSignal): void {
     Kustomization: (o) => {
       const ready = condition(o, 'Ready');
       const progress = condition(o, 'Reconciling')?.message ?? '';
-      const applied = (o['status'] as { lastAppliedRevision?: string } | undefined)?.lastAppliedRevision ?? '';
+      const applied =
+        (o['status'] as { lastAppliedRevision?: string } | undefined)?.lastAppliedRevision ?? '';
       if (ready?.status === 'True') return `Ready ✔ applied ${short(applied)}`;
       if (ready?.reason === 'DependencyNotReady') return 'waiting for its dependency';
       if (ready?.message?.startsWith('Source artifact not found')) return 'waiting for the source';
@@ -132,12 +141,16 @@ async function demo(steps: Steps, options: { keep: boolean; gitPort?: number }):
   await steps.step('start the local cluster', (signal) =>
     cluster.up({ signal, onLine: (line) => line.includes('export KUBECONFIG') || say(`   ${line}`) }),
   );
-  const client = await steps.step('connect to the cluster', () => KubeClient.load({ kubeconfig: cluster.kubeconfig }));
+  const client = await steps.step('connect to the cluster', () =>
+    KubeClient.load({ kubeconfig: cluster.kubeconfig }),
+  );
   steps.onExit('', () => client.close());
   const objects = new ObjectClient(client);
 
   say("▶ installing sluice's CRDs");
-  await steps.step("install sluice's CRDs", () => installCrds(client, { timeoutMs: 60_000, log: () => undefined }));
+  await steps.step("install sluice's CRDs", () =>
+    installCrds(client, { timeoutMs: 60_000, log: () => undefined }),
+  );
 
   // On a cluster the demo started, the namespace goes with the cluster. On another it is deleted once the
   // controllers have stopped, their finalizers taken off first: everything the pipeline applied is in it.
@@ -156,8 +169,15 @@ async function demo(steps: Steps, options: { keep: boolean; gitPort?: number }):
   say(`▶ a git repository with the seed's layout: ${git.url('my-app')}`);
   await steps.step(`create namespace ${namespace}`, async () => {
     // One that an earlier run (killed before it could clean up) left terminating must be gone first.
-    await objects.waitFor(namespaceRef, (ns) => !ns?.metadata?.['deletionTimestamp'], AbortSignal.timeout(60_000));
-    await objects.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, { fieldManager });
+    await objects.waitFor(
+      namespaceRef,
+      (ns) => !ns?.metadata?.['deletionTimestamp'],
+      AbortSignal.timeout(60_000),
+    );
+    await objects.apply(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
+      { fieldManager },
+    );
   });
   const stopFollowing = new AbortController();
   steps.onExit('', async () => stopFollowing.abort());
@@ -168,18 +188,26 @@ async function demo(steps: Steps, options: { keep: boolean; gitPort?: number }):
     applyPipeline(objects, files, { namespace, gitUrl: git.url('my-app'), fieldManager }),
   );
   await steps.step('wait for the first sync', (signal) =>
-    waitForPipeline(objects, namespace, { generation: 1 }, AbortSignal.any([signal, AbortSignal.timeout(pipelineTimeoutMs)])),
+    waitForPipeline(
+      objects,
+      namespace,
+      { generation: 1 },
+      AbortSignal.any([signal, AbortSignal.timeout(pipelineTimeoutMs)]),
+    ),
   );
   const firstMs = performance.now() - firstAt;
   const jobUids = () =>
     Promise.all(
       ['db-migration', 'cache-refresh'].map(
-        async (name) => (await objects.get({ apiVersion: 'batch/v1', kind: 'Job', namespace, name }))?.metadata?.uid,
+        async (name) =>
+          (await objects.get({ apiVersion: 'batch/v1', kind: 'Job', namespace, name }))?.metadata?.uid,
       ),
     );
   const before = await steps.step('read the Jobs', jobUids);
 
-  say('\n▶ releasing v1.0.1: one commit bumps the image tag in the migration Job, the Deployment and the cache Job\n');
+  say(
+    '\n▶ releasing v1.0.1: one commit bumps the image tag in the migration Job, the Deployment and the cache Job\n',
+  );
   const releaseAt = performance.now();
   const commit = await steps.step('commit the release', async () => {
     const commit = await git.commit('my-app', release(files, 'v1.0.1'), 'release v1.0.1');
@@ -211,9 +239,13 @@ async function demo(steps: Steps, options: { keep: boolean; gitPort?: number }):
   ]);
   say('\nEach stage started the moment the one before it was healthy: no polling between stages.');
   if (options.keep) {
-    say(`\n--keep: left running. KUBECONFIG=${cluster.kubeconfig}; namespace ${namespace}; git ${git.url('my-app')}`);
+    say(
+      `\n--keep: left running. KUBECONFIG=${cluster.kubeconfig}; namespace ${namespace}; git ${git.url('my-app')}`,
+    );
     say('Press Ctrl-C to stop everything the demo started.');
-    await new Promise<void>((resolve) => steps.signal.addEventListener('abort', () => resolve(), { once: true }));
+    await new Promise<void>((resolve) =>
+      steps.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
   }
 }
 

@@ -28,7 +28,10 @@ export function release(files: Record<string, string>, tag: string): Record<stri
   return Object.fromEntries(
     Object.entries(files)
       .filter(([file]) => !file.startsWith('flux/'))
-      .map(([file, text]) => [file, text.replaceAll('ghcr.io/org/my-app:v1.0.0', `ghcr.io/org/my-app:${tag}`)]),
+      .map(([file, text]) => [
+        file,
+        text.replaceAll('ghcr.io/org/my-app:v1.0.0', `ghcr.io/org/my-app:${tag}`),
+      ]),
   );
 }
 
@@ -75,9 +78,15 @@ export async function waitForPipeline(
   signal: AbortSignal,
 ): Promise<void> {
   for (const { kustomization } of stages) {
-    const ref = { apiVersion: KustomizationApi.apiVersion, kind: KustomizationApi.kind, namespace, name: kustomization };
+    const ref = {
+      apiVersion: KustomizationApi.apiVersion,
+      kind: KustomizationApi.kind,
+      namespace,
+      name: kustomization,
+    };
     const outcome = await waitForRequest(objects, ref, request, { signal });
-    if (outcome.state === 'failed') throw new Error(`Kustomization/${kustomization} failed: ${outcome.message}`);
+    if (outcome.state === 'failed')
+      throw new Error(`Kustomization/${kustomization} failed: ${outcome.message}`);
     if (outcome.state === 'deleted') throw new Error(`Kustomization/${kustomization} was deleted`);
   }
 }

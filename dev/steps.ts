@@ -104,7 +104,10 @@ export class Steps {
         await Promise.race([
           cleanup.run(),
           new Promise<never>((_, reject) =>
-            setTimeout(() => reject(new Error(`not done after ${cleanup.timeoutMs / 1000}s`)), cleanup.timeoutMs).unref(),
+            setTimeout(
+              () => reject(new Error(`not done after ${cleanup.timeoutMs / 1000}s`)),
+              cleanup.timeoutMs,
+            ).unref(),
           ),
         ]);
       } catch (error) {

@@ -1,6 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { durationPattern, formatDuration, gitRepositoryTimeoutOf, parseDuration, retryIntervalOf, timeoutOf, humanDuration } from './duration.ts';
+import {
+  durationPattern,
+  formatDuration,
+  gitRepositoryTimeoutOf,
+  parseDuration,
+  retryIntervalOf,
+  timeoutOf,
+  humanDuration,
+} from './duration.ts';
 
 describe('parseDuration', () => {
   const cases: [string, number][] = [

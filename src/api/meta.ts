@@ -29,63 +29,42 @@ export interface StatusCondition {
 
 /** A metav1.Condition, as sluice's controllers write it in `status.conditions`. */
 export interface Condition extends StatusCondition {
+  type: ConditionType;
   status: ConditionStatus;
   /** RFC 3339 in UTC, truncated to seconds. */
   lastTransitionTime: string;
-  reason: string;
+  reason: Reason;
   message: string;
 }
 
-export const ConditionType = {
-  ready: 'Ready',
-  reconciling: 'Reconciling',
-  stalled: 'Stalled',
-  healthy: 'Healthy',
-  artifactInStorage: 'ArtifactInStorage',
-  artifactOutdated: 'ArtifactOutdated',
-  fetchFailed: 'FetchFailed',
-  buildFailed: 'BuildFailed',
-  storageOperationFailed: 'StorageOperationFailed',
-  includeUnavailable: 'IncludeUnavailable',
-  sourceVerified: 'SourceVerified',
-} as const;
-export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
+/** The condition types sluice's controllers write, spelled as Flux's. */
+export type ConditionType =
+  'Ready' | 'Reconciling' | 'Stalled' | 'Healthy' | 'ArtifactInStorage' | 'FetchFailed';
 
-export const Reason = {
-  succeeded: 'Succeeded',
-  failed: 'Failed',
-  progressing: 'Progressing',
-  progressingWithRetry: 'ProgressingWithRetry',
-  suspended: 'Suspended',
-  reconciliationSucceeded: 'ReconciliationSucceeded',
-  reconciliationFailed: 'ReconciliationFailed',
-  dependencyNotReady: 'DependencyNotReady',
-  artifactFailed: 'ArtifactFailed',
-  buildFailed: 'BuildFailed',
-  pruneFailed: 'PruneFailed',
-  healthCheckFailed: 'HealthCheckFailed',
-  healthCheckCanceled: 'HealthCheckCanceled',
-  directoryCreationFailed: 'DirectoryCreationFailed',
-  invalidCELExpression: 'InvalidCELExpression',
-  accessDenied: 'AccessDenied',
-  featureGateDisabled: 'FeatureGateDisabled',
-  // GitRepository (source-controller) reasons.
-  newRevision: 'NewRevision',
-  includeChange: 'IncludeChange',
-  gitOperationSucceeded: 'GitOperationSucceeded',
-  gitOperationFailed: 'GitOperationFailed',
-  authenticationFailed: 'AuthenticationFailed',
-  urlInvalid: 'URLInvalid',
-  verificationError: 'VerificationError',
-  artifactUpToDate: 'ArtifactUpToDate',
-  statOperationFailed: 'StatOperationFailed',
-  readOperationFailed: 'ReadOperationFailed',
-  acquireLockFailed: 'AcquireLockFailed',
-  invalidPath: 'InvalidPath',
-  archiveOperationFailed: 'ArchiveOperationFailed',
-  symlinkUpdateFailed: 'SymlinkUpdateFailed',
-} as const;
-export type ReasonName = (typeof Reason)[keyof typeof Reason];
+/**
+ * The condition reasons sluice's controllers write, spelled as Flux's (Flux's tools and users match on them);
+ * a GitRepository's fetch failures use the GitError kinds too.
+ */
+export type Reason =
+  | 'Succeeded'
+  | 'Progressing'
+  | 'ProgressingWithRetry'
+  | 'ReconciliationSucceeded'
+  | 'ReconciliationFailed'
+  | 'DependencyNotReady'
+  | 'DependencyCycle'
+  | 'ArtifactFailed'
+  | 'BuildFailed'
+  | 'PruneFailed'
+  | 'HealthCheckFailed'
+  | 'InvalidCELExpression'
+  | 'AccessDenied'
+  | 'GitOperationFailed'
+  | 'AuthenticationFailed'
+  | 'URLInvalid'
+  | 'RefNotFound'
+  // Event reasons only.
+  | 'NewArtifact';
 
 /** Annotations and labels that Flux's controllers and CLI read or write. */
 export const Annotation = {
@@ -186,7 +165,10 @@ export interface ApiType {
 }
 
 /** The collection path of a kind in one namespace, or in all of them when `namespace` is undefined. */
-export function collectionPath(api: Pick<ApiType, 'group' | 'version' | 'plural'>, namespace?: string): string {
+export function collectionPath(
+  api: Pick<ApiType, 'group' | 'version' | 'plural'>,
+  namespace?: string,
+): string {
   const base = `/apis/${api.group}/${api.version}`;
   return namespace === undefined ? `${base}/${api.plural}` : `${base}/namespaces/${namespace}/${api.plural}`;
 }

@@ -14,7 +14,6 @@ import { type FluxObject } from './kinds.ts';
 import { runWithClient, statusLog, ReportedFailure } from './status-log.ts';
 import type { StatusLog } from '../runtime/logger.ts';
 
-
 const duration = (value: string): string => formatDuration(durationMs(value));
 
 function sourceReference(value: string): { kind: string; name: string; namespace?: string } {
@@ -161,7 +160,9 @@ export function createCommand(): Command {
         [],
       )
       .addOption(booleanOption('--wait', 'wait for every applied object to be healthy', false))
-      .addOption(booleanOption('--force', 'recreate objects whose immutable fields change (e.g. Jobs)', false))
+      .addOption(
+        booleanOption('--force', 'recreate objects whose immutable fields change (e.g. Jobs)', false),
+      )
       .option('--target-namespace <namespace>', 'the namespace to put the objects in')
       .option('--health-check-timeout <duration>', 'how long health checks may take', duration)
       .option('--export', 'print the manifest instead of applying it')

@@ -5,7 +5,13 @@ import { collectionPath } from '../api/meta.ts';
 import { stringify } from 'yaml';
 import { listWatch } from '../kube/watch.ts';
 import { withClusterOptions, type ClusterOptions } from './flags.ts';
-import { gitRepositoryKind, kustomizationKind, readyCondition, type FluxKind, type FluxObject } from './kinds.ts';
+import {
+  gitRepositoryKind,
+  kustomizationKind,
+  readyCondition,
+  type FluxKind,
+  type FluxObject,
+} from './kinds.ts';
 import { formatTable, truncateHex } from './table.ts';
 import { ReportedFailure, runWithClient } from './status-log.ts';
 

@@ -9,7 +9,6 @@ import { sluiceVersion } from '../version.ts';
 import { loadClient, withClusterOptions, type ClusterOptions } from './flags.ts';
 import { errorMessage } from '../errors.ts';
 
-
 interface InstallCommandOptions extends ClusterOptions {
   export?: boolean;
   image?: string;

@@ -64,9 +64,7 @@ async function printContainerLog(
     if (lastByte !== undefined && lastByte !== 0x0a) process.stdout.write('\n');
     return true;
   } catch (error) {
-    log.failure(
-      `pod/${name} container/${container}: cannot read its log: ${errorMessage(error)}`,
-    );
+    log.failure(`pod/${name} container/${container}: cannot read its log: ${errorMessage(error)}`);
     return false;
   }
 }

@@ -4,7 +4,6 @@ import { errorMessage } from '../errors.ts';
 import type { StatusLog } from '../runtime/logger.ts';
 import { loadClient, type ClusterOptions } from './flags.ts';
 
-
 const ansi = { cyan: 36, green: 32, red: 31, yellow: 33 } as const;
 
 /** Flux's stderr logger: one symbol per kind of line, coloured only on a terminal. */
@@ -46,8 +45,7 @@ export async function runWithClient(
       await client.close();
     }
   } catch (error) {
-    if (!(error instanceof ReportedFailure))
-      log.failure(errorMessage(error));
+    if (!(error instanceof ReportedFailure)) log.failure(errorMessage(error));
     process.exitCode = 1;
   }
 }

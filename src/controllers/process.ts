@@ -6,11 +6,7 @@ import { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { parseListenAddress, serve, type HttpServer, type Route } from '../runtime/server.ts';
-import {
-  LeaderElector,
-  defaultIdentity,
-  type LeaderElectionTimings,
-} from '../runtime/leaderelection.ts';
+import { LeaderElector, defaultIdentity, type LeaderElectionTimings } from '../runtime/leaderelection.ts';
 import { controllerLeaseName } from '../install/manifests.ts';
 import { runControllers, type ControllerOptions } from './run.ts';
 
@@ -38,7 +34,9 @@ export function checkLeaderElectionTimings(timings: LeaderElectionTimings): void
     throw new Error('--leader-election-renew-deadline must be shorter than the lease duration');
   }
   if (timings.renewDeadlineMs <= 1.2 * timings.retryPeriodMs) {
-    throw new Error('--leader-election-renew-deadline must be longer than 1.2 × --leader-election-retry-period');
+    throw new Error(
+      '--leader-election-renew-deadline must be longer than 1.2 × --leader-election-retry-period',
+    );
   }
 }
 
@@ -91,7 +89,11 @@ export async function runControllerProcess(options: ProcessOptions, shutdown: Ab
 }
 
 /** Serves /metrics and the probes; "0" turns either off, as in controller-runtime. */
-async function startServers(options: ProcessOptions, metrics: Metrics, phase: () => Phase): Promise<HttpServer[]> {
+async function startServers(
+  options: ProcessOptions,
+  metrics: Metrics,
+  phase: () => Phase,
+): Promise<HttpServer[]> {
   const probes: Record<string, Route> = {
     '/healthz': () => ({ status: 200, body: 'ok\n' }),
     '/readyz': () => {
@@ -113,8 +115,10 @@ async function startServers(options: ProcessOptions, metrics: Metrics, phase: ()
       serving: 'serving metrics and health probes',
     });
   } else {
-    if (metricsAddr !== '0') listeners.push({ address: metricsAddr, routes: metricsRoutes, serving: 'serving metrics' });
-    if (healthAddr !== '0') listeners.push({ address: healthAddr, routes: probes, serving: 'serving health probes' });
+    if (metricsAddr !== '0')
+      listeners.push({ address: metricsAddr, routes: metricsRoutes, serving: 'serving metrics' });
+    if (healthAddr !== '0')
+      listeners.push({ address: healthAddr, routes: probes, serving: 'serving health probes' });
   }
   const servers: HttpServer[] = [];
   try {

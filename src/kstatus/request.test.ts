@@ -136,13 +136,24 @@ describe('requestOutcome for a spec change (generation), as resume and create wa
 
 describe('requestOutcome for a new source revision', () => {
   const revision = 'main@sha1:2222222222222222222222222222222222222222';
-  const ks = (status: ReconciledObject['status']): ReconciledObject => ({ metadata: { name: 'app' }, status });
+  const ks = (status: ReconciledObject['status']): ReconciledObject => ({
+    metadata: { name: 'app' },
+    status,
+  });
 
   it('waits until a pass attempted the revision, and succeeds once it is applied', () => {
     const earlier = 'main@sha1:1111111111111111111111111111111111111111';
-    const old = ks({ lastAttemptedRevision: earlier, lastAppliedRevision: earlier, conditions: [condition('Ready', 'True')] });
+    const old = ks({
+      lastAttemptedRevision: earlier,
+      lastAppliedRevision: earlier,
+      conditions: [condition('Ready', 'True')],
+    });
     assert.equal(requestOutcome(old, { revision }).state, 'pending');
-    const applied = ks({ lastAttemptedRevision: revision, lastAppliedRevision: revision, conditions: [condition('Ready', 'True')] });
+    const applied = ks({
+      lastAttemptedRevision: revision,
+      lastAppliedRevision: revision,
+      conditions: [condition('Ready', 'True')],
+    });
     assert.equal(requestOutcome(applied, { revision }).state, 'succeeded');
   });
 
@@ -151,6 +162,9 @@ describe('requestOutcome for a new source revision', () => {
       lastAttemptedRevision: revision,
       conditions: [condition('Ready', 'False', 'kustomize build failed', 'BuildFailed')],
     });
-    assert.deepEqual(requestOutcome(failed, { revision }), { state: 'failed', message: 'kustomize build failed' });
+    assert.deepEqual(requestOutcome(failed, { revision }), {
+      state: 'failed',
+      message: 'kustomize build failed',
+    });
   });
 });

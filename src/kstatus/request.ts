@@ -63,7 +63,8 @@ export function requestOutcome<T extends ReconciledObject>(
   if (!handled) return { state: 'pending', progress };
 
   const stalled = condition('Stalled');
-  if (stalled?.status === 'True' && about(stalled)) return { state: 'failed', message: stalled.message ?? '' };
+  if (stalled?.status === 'True' && about(stalled))
+    return { state: 'failed', message: stalled.message ?? '' };
   const ready = condition('Ready');
   if (!ready || !about(ready)) return { state: 'pending', progress };
   if (ready.status === 'False') {

@@ -159,7 +159,10 @@ export class KubeClient {
     let page: KubeList<T>;
     let continueToken: string | undefined;
     do {
-      page = await this.request<KubeList<T>>('GET', path, { query: { ...query, continue: continueToken }, signal });
+      page = await this.request<KubeList<T>>('GET', path, {
+        query: { ...query, continue: continueToken },
+        signal,
+      });
       const kind = page.kind?.replace(/List$/, '');
       for (const item of page.items) {
         items.push(item.apiVersion && item.kind ? item : { apiVersion: page.apiVersion, kind, ...item });

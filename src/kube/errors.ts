@@ -78,7 +78,12 @@ export class KubeApiError extends Error {
   /** The error a watch's ERROR event carries (a 410 "Expired" is Gone, as its code says). */
   static fromStatus(status: Status, request: string): KubeApiError {
     const code = status.code ?? 500;
-    return new KubeApiError(code, reasonOf(code, status), status.message || `${request}: HTTP ${code}`, status);
+    return new KubeApiError(
+      code,
+      reasonOf(code, status),
+      status.message || `${request}: HTTP ${code}`,
+      status,
+    );
   }
 }
 

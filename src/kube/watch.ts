@@ -10,8 +10,7 @@ import { KubeApiError, isGone } from './errors.ts';
  * A change of the collection, or SYNCED: the events so far describe the whole collection (after each list).
  * A list after the first one is turned into the events that bring the consumer up to date with it.
  */
-export type CollectionEvent<T> =
-  { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: T } | { type: 'SYNCED' };
+export type CollectionEvent<T> = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: T } | { type: 'SYNCED' };
 
 export interface ListWatchOptions {
   labelSelector?: string;
@@ -55,7 +54,11 @@ export async function* listWatch<T extends KubeObjectHeader>(
       }
       // Spread so that many watchers do not all reconnect at the same moment.
       const timeoutSeconds = 240 + Math.floor(Math.random() * 120);
-      for await (const event of client.watch<T>(path, { ...selectors, resourceVersion, timeoutSeconds }, signal)) {
+      for await (const event of client.watch<T>(
+        path,
+        { ...selectors, resourceVersion, timeoutSeconds },
+        signal,
+      )) {
         failures = 0;
         resourceVersion = event.object.metadata?.resourceVersion || resourceVersion;
         if (event.type === 'BOOKMARK' || event.type === 'ERROR') continue;
@@ -83,7 +86,10 @@ export async function* listWatch<T extends KubeObjectHeader>(
 }
 
 /** The events that turn what the consumer knows into `items`: new, changed (by resourceVersion) and gone. */
-function* catchUp<T extends KubeObjectHeader>(known: Map<string, T>, items: T[]): Generator<CollectionEvent<T>> {
+function* catchUp<T extends KubeObjectHeader>(
+  known: Map<string, T>,
+  items: T[],
+): Generator<CollectionEvent<T>> {
   const listed = new Map(items.map((item) => [objectKey(item), item]));
   for (const [key, previous] of [...known]) {
     if (listed.has(key)) continue;

@@ -45,8 +45,8 @@ describe('conditions', () => {
 
   it('orders Stalled, Reconciling, Ready first and the rest by type', () => {
     const status: WithConditions = {};
-    for (const type of ['Healthy', 'Ready', 'ArtifactInStorage', 'Reconciling']) {
-      setCondition(status, 1, { type, status: 'True', reason: 'r', message: 'm' }, t0);
+    for (const type of ['Healthy', 'Ready', 'ArtifactInStorage', 'Reconciling'] as const) {
+      setCondition(status, 1, { type, status: 'True', reason: 'Succeeded', message: 'm' }, t0);
     }
     assert.deepEqual(
       status.conditions?.map((c) => c.type),
@@ -71,7 +71,12 @@ describe('conditions', () => {
 
   it('caps messages at 32768 bytes with an ellipsis', () => {
     const status: WithConditions = {};
-    setCondition(status, 1, { type: 'Ready', status: 'False', reason: 'r', message: 'x'.repeat(40000) }, t0);
+    setCondition(
+      status,
+      1,
+      { type: 'Ready', status: 'False', reason: 'BuildFailed', message: 'x'.repeat(40000) },
+      t0,
+    );
     const message = getCondition(status, 'Ready')?.message ?? '';
     assert.equal(Buffer.byteLength(message), 32768);
     assert.ok(message.endsWith('...'));

@@ -2,15 +2,9 @@
 // when status, reason or message change (second precision, UTC); messages are capped; conditions are kept
 // in Flux's order; Reconciling and Stalled exclude each other.
 import { truncateBytes } from './text.ts';
+import type { Condition, ConditionType, Reason } from '../api/meta.ts';
 
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  observedGeneration?: number;
-  lastTransitionTime: string;
-  reason: string;
-  message: string;
-}
+export type { Condition };
 
 export interface WithConditions {
   conditions?: Condition[];
@@ -30,11 +24,11 @@ function order(a: Condition, b: Condition): number {
   );
 }
 
-export function getCondition(status: WithConditions | undefined, type: string): Condition | undefined {
+export function getCondition(status: WithConditions | undefined, type: ConditionType): Condition | undefined {
   return status?.conditions?.find((c) => c.type === type);
 }
 
-export function isConditionTrue(status: WithConditions | undefined, type: string): boolean {
+export function isConditionTrue(status: WithConditions | undefined, type: ConditionType): boolean {
   return getCondition(status, type)?.status === 'True';
 }
 
@@ -64,14 +58,14 @@ export function setCondition(
   );
 }
 
-export function deleteCondition(status: WithConditions, type: string): void {
+export function deleteCondition(status: WithConditions, type: ConditionType): void {
   if (status.conditions) status.conditions = status.conditions.filter((c) => c.type !== type);
 }
 
 export function markReconciling(
   status: WithConditions,
   generation: number | undefined,
-  reason: string,
+  reason: Reason,
   message: string,
 ): void {
   deleteCondition(status, 'Stalled');
@@ -81,7 +75,7 @@ export function markReconciling(
 export function markStalled(
   status: WithConditions,
   generation: number | undefined,
-  reason: string,
+  reason: Reason,
   message: string,
 ): void {
   deleteCondition(status, 'Reconciling');

@@ -107,6 +107,7 @@ export class Controller {
         outcome = result.requeueAfterMs === undefined ? 'success' : 'requeue_after';
         if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
       } catch (error) {
+        if (error instanceof TerminalError) outcome = 'terminal';
         // When stopping, an aborted reconcile is left to whoever runs next.
         if (!this.abort.signal.aborted) this.retryOrDrop(key, error, log);
       } finally {
@@ -129,9 +130,6 @@ export class Controller {
       return;
     }
     const delay = this.queue.addRateLimited(key);
-    log.error(
-      { error: errorMessage(error), retryInMs: delay },
-      'Reconciler error',
-    );
+    log.error({ error: errorMessage(error), retryInMs: delay }, 'Reconciler error');
   }
 }

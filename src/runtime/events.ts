@@ -90,10 +90,7 @@ export class EventRecorder {
       });
       this.remember(key, { name, namespace, count: 1, firstTimestamp: now });
     } catch (error) {
-      this.log.warn(
-        { error: errorMessage(error), reason },
-        'failed to record event',
-      );
+      this.log.warn({ error: errorMessage(error), reason }, 'failed to record event');
     }
   }
 

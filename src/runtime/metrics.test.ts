@@ -59,6 +59,20 @@ describe('Metrics', () => {
     assert.ok(line(text, 'controller_runtime_reconcile_errors_total{controller="kustomization"}'));
   });
 
+  it('counts a terminal error (a stalled object) as an error and as terminal', async () => {
+    const metrics = new Metrics();
+    const ref = { kind: 'Kustomization', namespace: 'apps', name: 'app' };
+    metrics.recordReconcile('kustomization', ref, 0.1, 'success');
+    metrics.recordReconcile('kustomization', ref, 0.1, 'terminal');
+    const text = await metrics.render();
+    const total = (result: string) =>
+      `controller_runtime_reconcile_total{controller="kustomization",result="${result}"}`;
+    assert.equal(line(text, total('success')), `${total('success')} 1`);
+    assert.equal(line(text, total('error')), `${total('error')} 1`);
+    const terminal = 'controller_runtime_terminal_reconcile_errors_total{controller="kustomization"}';
+    assert.equal(line(text, terminal), `${terminal} 1`);
+  });
+
   it("feeds a work queue into controller-runtime's workqueue metrics", async () => {
     const metrics = new Metrics();
     const queue = new WorkQueue({ baseDelayMs: 1, maxDelayMs: 1 }, metrics.queueObserver('kustomization'));

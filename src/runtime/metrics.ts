@@ -10,8 +10,11 @@ export function exponentialBuckets(start: number, factor: number, count: number)
   return Array.from({ length: count }, (_, i) => start * factor ** i);
 }
 
-/** controller-runtime's result label: how a reconcile ended. */
-export type ReconcileResult = 'success' | 'error' | 'requeue_after';
+/**
+ * How a reconcile ended: controller-runtime's result label, and `terminal` for an error that is not retried
+ * (a stalled object), counted as an error and in controller_runtime_terminal_reconcile_errors_total.
+ */
+export type ReconcileResult = 'success' | 'error' | 'terminal' | 'requeue_after';
 
 /** What the condition and suspend gauges read from a GitRepository or Kustomization. */
 interface ObservedObject extends KubeObjectHeader {
@@ -29,6 +32,7 @@ export class Metrics {
   private readonly suspendStatus: Gauge<'kind' | 'name' | 'namespace'>;
   private readonly reconcileTotal: Counter<'controller' | 'result'>;
   private readonly reconcileErrors: Counter<'controller'>;
+  private readonly terminalErrors: Counter<'controller'>;
   private readonly queueDepth: Gauge<'name' | 'controller'>;
   private readonly queueAdds: Counter<'name' | 'controller'>;
   private readonly queueLatency: Histogram<'name' | 'controller'>;
@@ -66,6 +70,12 @@ export class Metrics {
     this.reconcileErrors = new Counter({
       name: 'controller_runtime_reconcile_errors_total',
       help: 'Total number of reconciliation errors per controller',
+      labelNames: ['controller'],
+      registers,
+    });
+    this.terminalErrors = new Counter({
+      name: 'controller_runtime_terminal_reconcile_errors_total',
+      help: 'Total number of terminal reconciliation errors per controller',
       labelNames: ['controller'],
       registers,
     });
@@ -140,8 +150,9 @@ export class Metrics {
       { kind: object.kind, name: object.name, namespace: object.namespace },
       seconds,
     );
-    this.reconcileTotal.inc({ controller, result });
-    if (result === 'error') this.reconcileErrors.inc({ controller });
+    this.reconcileTotal.inc({ controller, result: result === 'terminal' ? 'error' : result });
+    if (result === 'error' || result === 'terminal') this.reconcileErrors.inc({ controller });
+    if (result === 'terminal') this.terminalErrors.inc({ controller });
   }
 
   /** Records the object's Ready condition and suspend flag; `deleted` once it is gone from the cluster. */

@@ -81,4 +81,3 @@ export async function waitForHealth(
     if (targets.length === 0) evaluate(false);
   });
 }
-

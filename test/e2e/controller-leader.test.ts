@@ -206,6 +206,35 @@ describe('sluice controller with leader election (two processes)', () => {
     await eventually(() => assertMetrics(leader));
     assert.doesNotMatch(await standby.metrics(), /^gotk_reconcile_duration_seconds_count/m);
 
+    // A Kustomization that depends on itself is stalled: a terminal error in the metrics, not a success.
+    await objects.apply(
+      {
+        apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+        kind: 'Kustomization',
+        metadata: { name: 'loop', namespace },
+        spec: {
+          interval: '1m',
+          prune: true,
+          sourceRef: { kind: 'GitRepository', name: 'app' },
+          dependsOn: [{ name: 'loop' }],
+        },
+      },
+      { fieldManager: 'e2e-test' },
+    );
+    await waitForObject(
+      client,
+      ksPath(),
+      'loop',
+      (ks) => condition(ks, 'Stalled')?.reason === 'DependencyCycle',
+      {
+        description: 'Kustomization loop Stalled by its dependency cycle',
+      },
+    );
+    const terminal = 'controller_runtime_terminal_reconcile_errors_total{controller="kustomization"}';
+    await eventually(async () =>
+      assert.match(await leader.metrics(), new RegExp(`^${terminal.replace(/[{}]/g, '\\$&')} [1-9]`, 'm')),
+    );
+
     // The leader dies without releasing the lease: the standby waits out the lease duration, then leads.
     const [, killSignal] = await leader.stop('SIGKILL');
     assert.equal(killSignal, 'SIGKILL');
@@ -228,6 +257,7 @@ describe('sluice controller with leader election (two processes)', () => {
 
     // Delete while a controller runs, so the finalizers are handled and the namespace can go.
     for (const ref of [
+      { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', namespace, name: 'loop' },
       { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', namespace, name: 'app' },
       { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace, name: 'app' },
     ]) {

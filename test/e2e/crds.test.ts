@@ -11,7 +11,7 @@ import { repoRoot } from '../../dev/cluster.ts';
 import { installCrds } from '../../src/install/install.ts';
 import { GitRepositoryApi } from '../../src/api/gitrepository.ts';
 import { KustomizationApi, KustomizationV1beta2Api } from '../../src/api/kustomization.ts';
-import type { ApiType, Condition } from '../../src/api/meta.ts';
+import type { ApiType, Condition, StatusCondition } from '../../src/api/meta.ts';
 import { KubeApiError } from '../../src/kube/errors.ts';
 import { ContentType, type KubeObject } from '../../src/kube/client.ts';
 
@@ -124,7 +124,7 @@ interface ServedCrd {
       additionalPrinterColumns: { name: string; jsonPath: string }[];
     }[];
   };
-  status: { conditions: Condition[]; storedVersions: string[] };
+  status: { conditions: StatusCondition[]; storedVersions: string[] };
 }
 
 /** Expects `attempt` to be refused with 422 Invalid, and returns the fields the server named. */

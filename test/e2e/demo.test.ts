@@ -59,12 +59,17 @@ describe(
       await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
       const port = (taken.address() as net.AddressInfo).port;
       try {
-        const result = await run(process.execPath, [demo, '--git-port', String(port)], { timeout: 60_000 }).then(
+        const result = await run(process.execPath, [demo, '--git-port', String(port)], {
+          timeout: 60_000,
+        }).then(
           () => ({ code: 0, stdout: '' }),
           (error: { code: number; stdout: string }) => error,
         );
         assert.equal(result.code, 1, result.stdout);
-        assert.match(result.stdout, new RegExp(`✗ failed in step "start the git server": .*EADDRINUSE.*${port}`));
+        assert.match(
+          result.stdout,
+          new RegExp(`✗ failed in step "start the git server": .*EADDRINUSE.*${port}`),
+        );
       } finally {
         taken.close();
       }
@@ -73,7 +78,10 @@ describe(
     it('on SIGTERM mid-pipeline, stops everything it started, its own cluster too, and exits 130', async () => {
       const cluster = LocalCluster.named('demo-e2e', 6);
       assert.equal(cluster.started, false, `${cluster.dir} is in use`);
-      const child = spawn(process.execPath, [demo], { env: cluster.env(), stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [demo], {
+        env: cluster.env(),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       const exited = once(child, 'exit');
       let stdout = '';
       try {

@@ -8,17 +8,15 @@ import type { GitRepository, GitRepositoryStatus } from '../../api/gitrepository
 import { GitRepositoryApi } from '../../api/gitrepository.ts';
 import { Annotation, FieldManager } from '../../api/meta.ts';
 import { gitRepositoryTimeoutOf, parseDuration } from '../../api/duration.ts';
-import type { KubeObject } from '../../kube/client.ts';
-import { withJitter, type ReconcileFunc, type ReconcileRequest } from '../../runtime/controller.ts';
+import { withJitter, type ReconcileFunc } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
-import { deleteCondition, markReconciling, setCondition } from '../../runtime/conditions.ts';
+import { deleteCondition, setCondition } from '../../runtime/conditions.ts';
 import { buildArtifact, type ArtifactStore } from '../../source/artifact.ts';
 import { checkout, lsRemote, type GitCredentials } from '../../source/git.ts';
 import { GitError } from '../../source/errors.ts';
-import { addFinalizer, finalizeStatus, hasFinalizer, patchStatus, removeFinalizer } from '../status.ts';
+import { Pass, ReconcileError, reconcileWith } from '../reconcile.ts';
 import type { ControllerContext } from '../manager.ts';
 import { errorMessage } from '../../errors.ts';
-
 
 export interface GitRepositoryOptions {
   store: ArtifactStore;
@@ -26,62 +24,42 @@ export interface GitRepositoryOptions {
   advertiseBase: string;
 }
 
-interface Pass {
-  repo: GitRepository;
-  status: GitRepositoryStatus;
-  request: ReconcileRequest;
-}
-
-/** A failure with the condition reason it is reported under. */
-class SourceError extends Error {
-  readonly reason: string;
-  constructor(reason: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.reason = reason;
-  }
-}
+type GitPass = Pass<GitRepository, GitRepositoryStatus>;
 
 export function gitRepositoryReconciler(
   ctx: ControllerContext,
   events: EventRecorder,
   options: GitRepositoryOptions,
 ): ReconcileFunc {
-  return async function reconcile(request) {
-    const repo = await ctx.objects.get<GitRepository & KubeObject>({
-      apiVersion: GitRepositoryApi.apiVersion,
-      kind: GitRepositoryApi.kind,
-      namespace: request.namespace,
-      name: request.name,
-    });
-    if (!repo) return {};
-    if (repo.metadata['deletionTimestamp']) {
-      await options.store.removeAll(GitRepositoryApi.kind, request.namespace, request.name);
-      if (hasFinalizer(repo)) await removeFinalizer(ctx.objects, repo);
-      return {};
-    }
-    if (!hasFinalizer(repo)) {
-      await addFinalizer(ctx.objects, repo);
-      return { requeueAfterMs: 0 };
-    }
-    const pass: Pass = { repo, status: structuredClone(repo.status ?? {}), request };
-    if (repo.spec.suspend) {
-      request.log.info('Reconciliation is suspended for this object');
-      await writeStatus(pass);
-      return {};
-    }
-    try {
+  return reconcileWith<GitRepository, GitPass>(ctx, {
+    api: GitRepositoryApi,
+    failureReason: 'GitOperationFailed',
+    pass: (repo, request) =>
+      new Pass(repo, request, {
+        objects: ctx.objects,
+        events,
+        statusManager: FieldManager.gitRepositoryStatus,
+      }),
+    finalize: (pass) =>
+      options.store.removeAll(GitRepositoryApi.kind, pass.request.namespace, pass.request.name),
+    async reconcile(pass) {
       await reconcileArtifact(pass);
-    } catch (error) {
-      if (request.signal.aborted) throw error;
-      await reportFailure(pass, error);
+      return { requeueAfterMs: withJitter(parseDuration(pass.object.spec.interval, 'spec.interval')) };
+    },
+    async failed(pass, error) {
+      setCondition(pass.status, pass.generation, {
+        type: 'FetchFailed',
+        status: 'True',
+        reason: error.reason,
+        message: error.message,
+      });
       throw error; // retried with backoff, as Flux's source-controller does
-    }
-    await writeStatus(pass);
-    return { requeueAfterMs: withJitter(parseDuration(repo.spec.interval, 'spec.interval')) };
-  };
+    },
+  });
 
-  async function reconcileArtifact(pass: Pass): Promise<void> {
-    const { repo, status } = pass;
+  /** The remote revision, and a new artifact when it is not the stored one. */
+  async function reconcileArtifact(pass: GitPass): Promise<void> {
+    const { object: repo, status } = pass;
     const credentials = await readCredentials(repo);
     const timeout = gitRepositoryTimeoutOf(repo.spec);
     let remote;
@@ -100,13 +78,7 @@ export function gitRepositoryReconciler(
       status.observedIgnore === ignore &&
       (await options.store.exists(current.path));
     if (!upToDate) {
-      markReconciling(
-        status,
-        repo.metadata.generation,
-        'Progressing',
-        `building artifact: new upstream revision '${remote.revision}'`,
-      );
-      await patchStatus(ctx.objects, repo, status, FieldManager.gitRepositoryStatus);
+      await pass.progress(`building artifact: new upstream revision '${remote.revision}'`);
       const workDir = await mkdtemp(path.join(tmpdir(), 'gitrepository-'));
       try {
         let fetched;
@@ -134,11 +106,10 @@ export function gitRepositoryReconciler(
           advertiseBase: options.advertiseBase,
         });
         status.observedIgnore = ignore;
-        await events.record(
-          repo,
+        await pass.event(
           'Normal',
-          'NewArtifact',
           `stored artifact for commit '${fetched.message.split('\n')[0]}'`,
+          'NewArtifact',
           {
             [Annotation.sourceRevision]: status.artifact.revision,
             [Annotation.sourceDigest]: status.artifact.digest,
@@ -150,18 +121,13 @@ export function gitRepositoryReconciler(
     }
     const stored = `stored artifact for revision '${status.artifact?.revision}'`;
     deleteCondition(status, 'FetchFailed');
-    setCondition(status, repo.metadata.generation, {
+    setCondition(status, pass.generation, {
       type: 'ArtifactInStorage',
       status: 'True',
       reason: 'Succeeded',
       message: stored,
     });
-    setCondition(status, repo.metadata.generation, {
-      type: 'Ready',
-      status: 'True',
-      reason: 'Succeeded',
-      message: stored,
-    });
+    pass.setReady('True', 'Succeeded', stored);
   }
 
   /** The Secret named by spec.secretRef, decoded; it must live in the GitRepository's namespace. */
@@ -175,7 +141,7 @@ export function gitRepositoryReconciler(
       name,
     });
     if (!secret) {
-      throw new SourceError(
+      throw new ReconcileError(
         'AuthenticationFailed',
         `failed to get secret '${repo.metadata.namespace}/${name}': secrets "${name}" not found`,
       );
@@ -185,30 +151,13 @@ export function gitRepositoryReconciler(
       Object.entries(data).map(([key, value]) => [key, Buffer.from(value, 'base64')]),
     );
   }
-
-  async function reportFailure(pass: Pass, error: unknown): Promise<void> {
-    const { repo, status } = pass;
-    const reason = error instanceof SourceError ? error.reason : 'GitOperationFailed';
-    const message = errorMessage(error);
-    setCondition(status, repo.metadata.generation, { type: 'FetchFailed', status: 'True', reason, message });
-    setCondition(status, repo.metadata.generation, { type: 'Ready', status: 'False', reason, message });
-    await writeStatus(pass);
-    await events.record(repo, 'Warning', reason, message);
-  }
-
-  async function writeStatus(pass: Pass): Promise<void> {
-    finalizeStatus(pass.repo, pass.status);
-    await patchStatus(ctx.objects, pass.repo, pass.status, FieldManager.gitRepositoryStatus);
-  }
 }
 
 /** Maps a git failure to the reason users see: bad credentials, bad URL, unknown ref, or another failure. */
-function fetchFailure(error: unknown): SourceError {
-  if (error instanceof GitError)
-    return new SourceError(error.kind === 'Timeout' ? 'GitOperationFailed' : error.kind, error.message, {
-      cause: error,
-    });
-  return new SourceError('GitOperationFailed', errorMessage(error), {
-    cause: error,
-  });
+function fetchFailure(error: unknown): ReconcileError {
+  if (error instanceof GitError) {
+    const reason = error.kind === 'Timeout' ? 'GitOperationFailed' : error.kind;
+    return new ReconcileError(reason, error.message, { cause: error });
+  }
+  return new ReconcileError('GitOperationFailed', errorMessage(error), { cause: error });
 }

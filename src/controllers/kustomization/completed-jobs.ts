@@ -4,7 +4,11 @@
 import { createHash } from 'node:crypto';
 import type { CompletedJob } from '../../api/kustomization.ts';
 import type { KubeObject } from '../../kube/client.ts';
+import { describeRef, refOf } from '../../kube/objects.ts';
 import { objectId } from '../../inventory/inventory.ts';
+import { jobComplete } from '../../kstatus/status.ts';
+import { errorMessage } from '../../errors.ts';
+import type { KustomizationPass } from './pass.ts';
 
 /** A batch Job whose manifest sets ttlSecondsAfterFinished (any value, 0 included). */
 export function isJobWithTTL(object: KubeObject): boolean {
@@ -76,4 +80,39 @@ export function updateLedger(
     else if (ranToCompletion(id)) next.push({ id, digest, revision, completedAt: now.toISOString() });
   }
   return next;
+}
+
+/**
+ * Records the Jobs with a TTL that ran to completion from their current manifest (status.completedJobs), so
+ * that once their TTL deletes them, later passes leave them deleted instead of running them again. A Job
+ * counts when this pass applied it (not skipped: a skipped live Job may be another manifest's run) and it was
+ * seen Complete, now or during the health check. A failure here only loses the record, never the pass.
+ */
+export async function recordCompletedJobs(pass: KustomizationPass): Promise<void> {
+  const { changeSet, desired, revision, jobsSeenComplete } = pass.current;
+  const jobs = desired.filter(isJobWithTTL);
+  if (jobs.length === 0 && !pass.status.completedJobs) return;
+  try {
+    const actions = new Map(changeSet.map((c) => [c.subject, c.action]));
+    const completed = new Set<string>();
+    for (const job of jobs) {
+      const subject = describeRef(refOf(job));
+      const action = actions.get(subject);
+      if (action === undefined || action === 'skipped') continue;
+      if (jobsSeenComplete.has(subject) || jobComplete(await pass.objects.get(refOf(job)))) {
+        completed.add(jobId(job));
+      }
+    }
+    const ledger = updateLedger(
+      pass.status.completedJobs,
+      jobs,
+      (id) => completed.has(id),
+      revision,
+      new Date(),
+    );
+    if (ledger.length > 0) pass.status.completedJobs = ledger;
+    else delete pass.status.completedJobs;
+  } catch (error) {
+    pass.request.log.info({ error: errorMessage(error) }, 'cannot record which Jobs completed');
+  }
 }

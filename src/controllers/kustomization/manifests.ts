@@ -16,17 +16,8 @@ import { generateKustomization } from '../../kustomize/generator.ts';
 import { mergeVars, substituteVariables } from '../../kustomize/substitute.ts';
 import { toYaml } from '../../kustomize/manifests.ts';
 import { hasMark } from '../../ssa/annotations.ts';
+import { ReconcileError } from '../reconcile.ts';
 import { errorMessage } from '../../errors.ts';
-
-/** A phase failed: `reason` is the Ready condition's reason, `message` what the user reads. */
-export class PhaseError extends Error {
-  readonly reason: string;
-  constructor(reason: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'PhaseError';
-    this.reason = reason;
-  }
-}
 
 /** Unpacks the artifact into `workDir` and returns the directory `spec.path` names inside it. */
 export async function fetchArtifact(
@@ -38,7 +29,7 @@ export async function fetchArtifact(
   try {
     await extractArtifact(store.localPath(artifact.path), workDir, artifact.digest);
   } catch (error) {
-    throw new PhaseError('ArtifactFailed', errorMessage(error), { cause: error });
+    throw new ReconcileError('ArtifactFailed', errorMessage(error), { cause: error });
   }
   // Like Flux, a leading "/" means the artifact root; ".." and symlinks may still not leave it.
   const relative = (specPath ?? '').replace(/^\/+/, '');
@@ -50,7 +41,7 @@ export async function fetchArtifact(
     const prefixed = message.startsWith('kustomization path not found')
       ? message
       : `kustomization path not found: ${message}`;
-    throw new PhaseError('ArtifactFailed', prefixed, { cause: error });
+    throw new ReconcileError('ArtifactFailed', prefixed, { cause: error });
   }
 }
 
@@ -85,7 +76,7 @@ export async function buildManifests(
     });
   } catch (error) {
     const message = errorMessage(error);
-    throw new PhaseError(
+    throw new ReconcileError(
       'BuildFailed',
       message.startsWith('kustomize build failed') ? message : `kustomize build failed: ${message}`,
       {
@@ -98,7 +89,7 @@ export async function buildManifests(
     try {
       built = substituteVariables(built, vars, { substituteStrategy: ks.spec.postBuild.substituteStrategy });
     } catch (error) {
-      throw new PhaseError('BuildFailed', errorMessage(error), { cause: error });
+      throw new ReconcileError('BuildFailed', errorMessage(error), { cause: error });
     }
   }
   return { objects: built, digest: `sha256:${createHash('sha256').update(toYaml(built)).digest('hex')}` };
@@ -122,11 +113,11 @@ async function substituteSources(
       });
     } catch (error) {
       if (!isNotFound(error))
-        throw new PhaseError('BuildFailed', `substitute from '${id}' error: ${errorMessage(error)}`);
+        throw new ReconcileError('BuildFailed', `substitute from '${id}' error: ${errorMessage(error)}`);
     }
     if (!live) {
       if (ref.optional) continue;
-      throw new PhaseError(
+      throw new ReconcileError(
         'BuildFailed',
         `substitute from '${id}' error: ${ref.kind} "${ref.name}" not found`,
       );
@@ -165,7 +156,7 @@ export async function prepareObjects(
     if (!metadata.namespace && (await isNamespaced(objects, object, crdScopes)))
       metadata.namespace = ks.metadata.namespace;
     if (isSopsEncrypted(object)) {
-      throw new PhaseError(
+      throw new ReconcileError(
         'ReconciliationFailed',
         `${object.kind}/${metadata.namespace}/${metadata.name} is SOPS encrypted, configuring decryption is required for this secret to be reconciled`,
       );
