@@ -1,19 +1,13 @@
 // Types and names shared by the GitRepository and Kustomization APIs: conditions, references, the well-known
 // annotations and labels. Every string here is spelled exactly as Flux spells it, since Flux's CLI and other
 // tools read these objects too.
+import type { KubeObjectMeta } from '../kube/client.ts';
 
-export interface ObjectMeta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
+/** An object's metadata, with the fields the controllers read typed. */
+export interface ObjectMeta extends KubeObjectMeta {
   creationTimestamp?: string;
   deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
   finalizers?: string[];
-  [key: string]: unknown;
 }
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';

@@ -9,7 +9,7 @@ import { KustomizationApi } from '../api/kustomization.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { ObjectClient } from '../kube/objects.ts';
 import { buildManifests, prepareObjects } from '../controllers/kustomization/manifests.ts';
-import { toYaml } from '../kustomize/manifests.ts';
+import { toYaml } from '../kustomize/yaml.ts';
 import { withClusterOptions, type ClusterOptions } from './flags.ts';
 import { runWithClient } from './status-log.ts';
 

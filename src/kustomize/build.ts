@@ -10,7 +10,7 @@ import { delimiter, isAbsolute, join, normalize, relative, resolve, sep } from '
 import { promisify } from 'node:util';
 import type { KubeObject } from '../kube/client.ts';
 import { findKustomizationFile, readKustomizationFile } from './generator.ts';
-import { isMapping, parseManifests, parseYamlDocuments } from './manifests.ts';
+import { isMapping, parseManifests, parseYamlDocuments } from './yaml.ts';
 
 /** The kustomize release Flux v2.9 links (kustomize/api v0.21.1); keep in step with scripts/cluster/versions.sh. */
 export const kustomizeVersion = 'v5.8.1';

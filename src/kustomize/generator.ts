@@ -5,7 +5,7 @@
 import { readdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Image, KustomizationSpec, Patch } from '../api/kustomization.ts';
-import { ManifestError, isMapping, parseYamlDocuments, toYaml } from './manifests.ts';
+import { ManifestError, isMapping, parseYamlDocuments, toYaml } from './yaml.ts';
 
 /** The spec fields that change the kustomization file. */
 export type KustomizationOverlay = Pick<

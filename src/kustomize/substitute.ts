@@ -4,7 +4,7 @@
 import type { KubeObject } from '../kube/client.ts';
 import { splitApiVersion } from '../kube/discovery.ts';
 import { envsubst } from './envsubst.ts';
-import { ManifestError, isMapping, parseYamlDocuments, toYaml } from './manifests.ts';
+import { ManifestError, isMapping, parseYamlDocuments, toYaml } from './yaml.ts';
 
 export const substituteKey = 'kustomize.toolkit.fluxcd.io/substitute';
 

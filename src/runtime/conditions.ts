@@ -4,8 +4,6 @@
 import { truncateBytes } from './text.ts';
 import type { Condition, ConditionType, Reason } from '../api/meta.ts';
 
-export type { Condition };
-
 export interface WithConditions {
   conditions?: Condition[];
 }

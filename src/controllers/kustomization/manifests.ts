@@ -14,7 +14,7 @@ import { extractArtifact } from '../../source/artifact.ts';
 import { securePath, kustomizeBuild } from '../../kustomize/build.ts';
 import { generateKustomization } from '../../kustomize/generator.ts';
 import { mergeVars, substituteVariables } from '../../kustomize/substitute.ts';
-import { toYaml } from '../../kustomize/manifests.ts';
+import { toYaml } from '../../kustomize/yaml.ts';
 import { hasMark } from '../../ssa/annotations.ts';
 import { ReconcileError } from '../reconcile.ts';
 import { errorMessage } from '../../errors.ts';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManifestError, parseManifests, parseYamlDocuments, toYaml } from './manifests.ts';
+import { ManifestError, parseManifests, parseYamlDocuments, toYaml } from './yaml.ts';
 
 const object = (data: string): string =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n${data}`;
