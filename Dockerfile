@@ -8,7 +8,7 @@
 #
 # The entrypoint is `sluice`, so the Deployment's args are `controller --enable-leader-election …`.
 
-# kustomize, compiled from the Go module proxy. KUSTOMIZE_VERSION must match scripts/cluster/versions.sh
+# kustomize, compiled from the Go module proxy. KUSTOMIZE_VERSION must match dev/cluster/versions.sh
 # (and kustomizeVersion in src/kustomize/build.ts): the version the tests run is the version the image ships.
 FROM golang:1.26-bookworm AS kustomize
 ARG KUSTOMIZE_VERSION=v5.8.1

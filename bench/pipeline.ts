@@ -17,7 +17,7 @@ import { KubeClient, ContentType } from '../src/kube/client.ts';
 import { ObjectClient } from '../src/kube/objects.ts';
 import { installCrds } from '../src/install/install.ts';
 import { GitServer } from '../dev/git-server.ts';
-import { LocalCluster, repoRoot } from '../dev/cluster.ts';
+import { ownClusters, repoRoot, type LocalCluster } from '../dev/cluster.ts';
 import { applyPipeline, release, seedFiles, waitForPipeline } from '../dev/seed.ts';
 import { recordTimeline, firstAt, type Timeline } from '../dev/timeline.ts';
 import { errorMessage } from '../src/errors.ts';
@@ -53,7 +53,7 @@ interface Engine {
 const sluice: Engine = {
   name: 'sluice',
   needsTargetNamespace: false,
-  cluster: LocalCluster.named('bench-sluice', 1),
+  cluster: ownClusters.benchSluice,
   install: (client) => installCrds(client, { timeoutMs: 60_000, log: () => undefined }),
   async start(kubeconfig) {
     return [
@@ -73,7 +73,7 @@ const sluice: Engine = {
 const flux: Engine = {
   name: 'flux',
   needsTargetNamespace: true,
-  cluster: LocalCluster.named('bench-flux', 5),
+  cluster: ownClusters.benchFlux,
   async install(_client, kubeconfig) {
     const crds = (await readdir(path.join(fluxBin, 'crds')))
       .map((f) => ['-f', path.join(fluxBin, 'crds', f)])

@@ -186,3 +186,16 @@ export function condition(
   const status = object['status'] as { conditions?: Condition[] } | undefined;
   return status?.conditions?.find((c) => c.type === type);
 }
+
+/**
+ * The clusters of their own that suites, the benchmark and CI start, by slot: one place to see that no two share
+ * ports. Slot 0 is the default cluster (.cluster); slot 4 is .ci/run's demo on a new cluster (.cluster-ci-demo).
+ */
+export const ownClusters = {
+  benchSluice: LocalCluster.named('bench-sluice', 1),
+  install: LocalCluster.named('install', 2),
+  faults: LocalCluster.named('faults', 3),
+  benchFlux: LocalCluster.named('bench-flux', 5),
+  demo: LocalCluster.named('demo-e2e', 6),
+  build: LocalCluster.named('build-e2e', 7),
+};

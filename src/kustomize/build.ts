@@ -12,7 +12,7 @@ import type { KubeObject } from '../kube/client.ts';
 import { findKustomizationFile, readKustomizationFile } from './generator.ts';
 import { isMapping, parseManifests, parseYamlDocuments } from './yaml.ts';
 
-/** The kustomize release Flux v2.9 links (kustomize/api v0.21.1); keep in step with scripts/cluster/versions.sh. */
+/** The kustomize release Flux v2.9 links (kustomize/api v0.21.1); keep in step with dev/cluster/versions.sh. */
 export const kustomizeVersion = 'v5.8.1';
 
 const defaultTimeoutMs = 120_000;
@@ -120,7 +120,7 @@ export async function findKustomizeBinary(explicit?: string): Promise<string> {
   );
 }
 
-// The cache layout of scripts/cluster/versions.sh.
+// The cache layout of dev/cluster/versions.sh.
 function cacheRoot(): string {
   if (process.env.SLUICE_CACHE_DIR) return process.env.SLUICE_CACHE_DIR;
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sluice');

@@ -1,6 +1,6 @@
 // `sluice logs ks` as a user runs it, and the controller's --failed-job-log-lines, against the local cluster:
 // logs come from the apiserver's pods/log endpoint, which reaches kwok's kubelet server; kwok serves each
-// container's log from .cluster/container-logs/<container>.log (see scripts/cluster/up.sh), which this test writes.
+// container's log from .cluster/container-logs/<container>.log (see dev/cluster/up.sh), which this test writes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, rm, writeFile } from 'node:fs/promises';

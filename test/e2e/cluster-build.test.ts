@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { LocalCluster, repoRoot } from '../../dev/cluster.ts';
+import { ownClusters, repoRoot } from '../../dev/cluster.ts';
 
 const run = promisify(execFile);
 
@@ -25,7 +25,7 @@ describe(
   'npm run cluster:up on a machine without the binaries',
   { skip: process.env.SLUICE_TEST_KUBECONFIG ? 'builds and starts a local cluster' : false },
   () => {
-    const cluster = LocalCluster.named('build-e2e', 7);
+    const cluster = ownClusters.build;
     let cache: string;
     after(async () => {
       if (cluster.started) await cluster.down();

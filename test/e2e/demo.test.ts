@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { testClient } from '../support/cluster.ts';
-import { LocalCluster, repoRoot } from '../../dev/cluster.ts';
+import { ownClusters, repoRoot, type LocalCluster } from '../../dev/cluster.ts';
 import { ObjectClient } from '../../src/kube/objects.ts';
 
 const run = promisify(execFile);
@@ -76,7 +76,7 @@ describe(
     });
 
     it('on SIGTERM mid-pipeline, stops everything it started, its own cluster too, and exits 130', async () => {
-      const cluster = LocalCluster.named('demo-e2e', 6);
+      const cluster = ownClusters.demo;
       assert.equal(cluster.started, false, `${cluster.dir} is in use`);
       const child = spawn(process.execPath, [demo], {
         env: cluster.env(),

@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { LocalCluster, repoRoot, waitForObject, condition } from '../../dev/cluster.ts';
+import { ownClusters, repoRoot, waitForObject, condition } from '../../dev/cluster.ts';
 import { GitServer } from '../../dev/git-server.ts';
 import { installCrds } from '../../src/install/install.ts';
 import { KubeClient, ContentType, type KubeObject } from '../../src/kube/client.ts';
 import { ObjectClient } from '../../src/kube/objects.ts';
 
-const cluster = LocalCluster.named('faults', 3);
+const cluster = ownClusters.faults;
 const kubeconfig = cluster.kubeconfig;
 const namespace = 'faults';
 

@@ -13,7 +13,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { KubeConfig } from '@kubernetes/client-node';
-import { LocalCluster, repoRoot, waitForObject, condition } from '../../dev/cluster.ts';
+import { ownClusters, repoRoot, waitForObject, condition } from '../../dev/cluster.ts';
 import { runSluice } from '../support/cli.ts';
 import { GitServer } from '../../dev/git-server.ts';
 import { KubeClient, type KubeObject } from '../../src/kube/client.ts';
@@ -22,7 +22,7 @@ import { ObjectClient, type ObjectRef } from '../../src/kube/objects.ts';
 import { kustomizeVersion } from '../../src/kustomize/build.ts';
 import type { Lease } from '../../src/runtime/leaderelection.ts';
 
-const cluster = LocalCluster.named('install', 2);
+const cluster = ownClusters.install;
 const apiserverPort = String(cluster.ports?.apiserver);
 const kubeconfig = cluster.kubeconfig;
 const cli = path.join(repoRoot, 'src', 'cli', 'main.ts');
