@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Kustomization, ResourceRef } from '../../api/kustomization.ts';
 import { KustomizationApi, DeletionPolicy } from '../../api/kustomization.ts';
-import type { Artifact, GitRepository } from '../../api/gitrepository.ts';
+import { GitRepositoryApi, type Artifact, type GitRepository } from '../../api/gitrepository.ts';
+import type { KubeObject } from '../../kube/client.ts';
 import { FieldManager } from '../../api/meta.ts';
 import { formatDuration, intervalOf, retryIntervalOf, timeoutOf } from '../../api/duration.ts';
 import {
@@ -132,7 +133,7 @@ export function kustomizationReconciler(
       const message = `can't access '${kind}/${sourceNamespace}/${name}', cross-namespace references have been blocked`;
       throw new ReconcileError('AccessDenied', message, { stalled: true });
     }
-    const source = getSource(ks);
+    const source = await getSource(ks);
     if (!source) {
       const { kind, name } = ks.spec.sourceRef;
       pass.setReady('False', 'ArtifactFailed', `${kind}.source.toolkit.fluxcd.io "${name}" not found`);
@@ -420,10 +421,23 @@ export function kustomizationReconciler(
     return (await ctx.objects.get(ref)) !== undefined;
   }
 
-  function getSource(ks: Kustomization): GitRepository | undefined {
+  /**
+   * The source, from the informer's cache; when the cache does not have it, from the API server, since a source
+   * applied just before its Kustomizations may not have reached the cache yet.
+   */
+  async function getSource(ks: Kustomization): Promise<GitRepository | undefined> {
     const ref = ks.spec.sourceRef;
-    if (ref.kind !== 'GitRepository') return undefined;
-    return ctx.gitRepositories.get(ref.namespace || ks.metadata.namespace, ref.name);
+    if (ref.kind !== GitRepositoryApi.kind) return undefined;
+    const namespace = ref.namespace || ks.metadata.namespace;
+    return (
+      ctx.gitRepositories.get(namespace, ref.name) ??
+      (await ctx.objects.get<GitRepository & KubeObject>({
+        apiVersion: GitRepositoryApi.apiVersion,
+        kind: GitRepositoryApi.kind,
+        namespace,
+        name: ref.name,
+      }))
+    );
   }
 }
 
