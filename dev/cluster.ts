@@ -126,13 +126,10 @@ export class LocalCluster {
       child.once('error', reject);
       child.once('close', (code, signal) => {
         options.signal?.removeEventListener('abort', stop);
-        if (code === 0) resolve();
-        else
-          reject(
-            new Error(
-              `dev/cluster/${name} ${code === null ? `was stopped (${signal})` : `failed (exit ${code})`}:\n${last.join('\n')}`,
-            ),
-          );
+        if (code === 0) return resolve();
+        const how = code === null ? `was stopped (${signal})` : `failed (exit ${code})`;
+        // Lines already shown to onLine are not repeated.
+        reject(new Error(`dev/cluster/${name} ${how}${options.onLine ? '' : `:\n${last.join('\n')}`}`));
       });
     });
   }

@@ -15,6 +15,7 @@ kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
 mapfile -d '' cmd <"$STATE/cmd/$name"
 setsid nohup "${cmd[@]}" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
 echo $! >"$STATE/pids/$name"
+disown
 deadline=$((SECONDS + 60))
 until curl -fsS --max-time 2 --cacert "$STATE/pki/ca.crt" --cert "$STATE/pki/admin.crt" --key "$STATE/pki/admin.key" \
   "https://127.0.0.1:$APISERVER_PORT/readyz" 2>/dev/null | grep -qx ok; do

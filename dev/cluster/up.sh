@@ -140,6 +140,7 @@ start() { # name command...
   printf '%s\0' "$@" >"$STATE/cmd/$name" # restart.sh starts it again exactly so
   setsid nohup "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$STATE/pids/$name"
+  disown # its end is reported by wait_until and down.sh, not as a shell job
 }
 
 wait_until() { # description timeout-seconds command...
