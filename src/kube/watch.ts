@@ -17,9 +17,18 @@ export interface ListWatchOptions {
   fieldSelector?: string;
   /** Ends the loop (quietly: the generator returns). */
   signal: AbortSignal;
+  /**
+   * Retry every error after the first list, as an informer must (a CRD re-installed, RBAC restored). Otherwise
+   * an error that retrying cannot fix (401, 403, 404) ends the loop with that error, as a wait needs.
+   */
+  persistent?: boolean;
   /** An error the loop recovers from by itself, and how long it waits before trying again. */
   onRetry?(error: unknown, delayMs: number): void;
 }
+
+/** Errors a retry cannot fix: the credentials, the permissions, or the kind itself are wrong. */
+const permanent = (error: unknown): boolean =>
+  error instanceof KubeApiError && [401, 403, 404].includes(error.code);
 
 const PAGE_SIZE = 500;
 const MAX_BACKOFF_MS = 30_000;
@@ -30,7 +39,7 @@ export const objectKey = (o: KubeObjectHeader): string =>
 /**
  * Lists and watches the collection at `path` until `signal` aborts. An error before the first list has
  * succeeded is thrown (a kind that is not served, a forbidden namespace), except a 429, which is waited out as
- * the server asks; after that, every error is retried with a capped exponential backoff.
+ * the server asks; after that, errors are retried with a capped exponential backoff (see `persistent`).
  */
 export async function* listWatch<T extends KubeObjectHeader>(
   client: KubeClient,
@@ -54,11 +63,13 @@ export async function* listWatch<T extends KubeObjectHeader>(
       }
       // Spread so that many watchers do not all reconnect at the same moment.
       const timeoutSeconds = 240 + Math.floor(Math.random() * 120);
+      let received = false;
       for await (const event of client.watch<T>(
         path,
         { ...selectors, resourceVersion, timeoutSeconds },
         signal,
       )) {
+        received = true;
         failures = 0;
         resourceVersion = event.object.metadata?.resourceVersion || resourceVersion;
         if (event.type === 'BOOKMARK' || event.type === 'ERROR') continue;
@@ -67,6 +78,9 @@ export async function* listWatch<T extends KubeObjectHeader>(
         else known.set(key, event.object);
         yield { type: event.type, object: event.object };
       }
+      // A watch that ends without a single event or bookmark (a proxy closing idle connections, a draining
+      // server) is retried after a backoff, not at once in a tight loop.
+      if (!received) throw new Error(`the watch of ${path} ended at once`);
     } catch (error) {
       if (signal.aborted) return;
       if (isGone(error)) {
@@ -75,6 +89,7 @@ export async function* listWatch<T extends KubeObjectHeader>(
       }
       const tooManyRequests = error instanceof KubeApiError && error.code === 429;
       if (!listed && !tooManyRequests) throw error;
+      if (!options.persistent && permanent(error)) throw error;
       failures++;
       const delayMs = tooManyRequests
         ? (error.status?.details?.retryAfterSeconds ?? 1) * 1000

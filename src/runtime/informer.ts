@@ -46,12 +46,13 @@ export class Informer<T extends KubeObjectHeader = KubeObjectHeader> {
         labelSelector: this.options.labelSelector,
         fieldSelector: this.options.fieldSelector,
         signal: this.abort.signal,
+        persistent: true,
         onRetry: (error) => this.options.onError?.(error),
       });
       this.running = (async () => {
         for await (const event of events) {
           if (event.type === 'SYNCED') synced();
-          else this.apply(event.type, event.object);
+          else this.deliver(event.type, event.object);
         }
         // Without effect once synced: stopped before the first list was in.
         failed(new Error(`stopped before the first list of ${this.options.path}`));
@@ -70,6 +71,15 @@ export class Informer<T extends KubeObjectHeader = KubeObjectHeader> {
 
   list(): T[] {
     return [...this.cache.values()];
+  }
+
+  /** A handler that throws is reported, and does not stop the informer. */
+  private deliver(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T): void {
+    try {
+      this.apply(type, object);
+    } catch (error) {
+      this.options.onError?.(error);
+    }
   }
 
   private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T): void {

@@ -15,6 +15,7 @@ import {
   type ControllerEnv,
 } from '../support/controller.ts';
 import { condition, waitForObject } from '../../dev/cluster.ts';
+import { jobManifest } from '../support/manifests.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
 
 const configMap = `apiVersion: v1
@@ -178,6 +179,48 @@ describe('serviceAccountName impersonation', () => {
     assert.ok(
       await env.objects.get(ref(env, 'ConfigMap', 'kept')),
       'nothing is deleted with the controller rights',
+    );
+  });
+
+  it('fails the health check at once with the Forbidden when the account may not watch what it waits on', async () => {
+    await createServiceAccount(env, 'no-watch');
+    await create(env, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'no-watch-deploy', namespace: env.namespace },
+      rules: [
+        {
+          apiGroups: ['batch'],
+          resources: ['jobs'],
+          verbs: ['get', 'list', 'create', 'patch', 'update', 'delete'],
+        },
+      ],
+    });
+    await create(env, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'no-watch-deploy', namespace: env.namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'no-watch-deploy' },
+      subjects: [{ kind: 'ServiceAccount', name: 'no-watch', namespace: env.namespace }],
+    });
+    await env.git.createRepo('no-watch', { 'job.yaml': jobManifest({ name: 'no-watch-migrate' }) });
+    await create(env, gitRepository(env, 'no-watch'));
+    // A 5-minute health timeout that the test does not wait out: the failure must come from the watch itself.
+    await create(
+      env,
+      kustomization(env, 'no-watch', {
+        serviceAccountName: 'no-watch',
+        wait: true,
+        timeout: '5m',
+        sourceRef: { kind: 'GitRepository', name: 'no-watch' },
+      }),
+    );
+    const failed = await waitForReady(env, 'no-watch', 'False', undefined, (ks) =>
+      /cannot watch/.test(condition(ks, 'Ready')?.message ?? ''),
+    );
+    assert.match(
+      condition(failed, 'Ready')?.message ?? '',
+      new RegExp(`"system:serviceaccount:${env.namespace}:no-watch" cannot watch resource "jobs"`),
     );
   });
 });
