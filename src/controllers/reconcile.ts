@@ -152,8 +152,11 @@ export interface Reconciler<O extends Reconcilable, P extends Pass<O>> {
   failureReason: Reason;
   /** The pass for one reconcile of `object` (a reconciler keeps its own state on it). */
   pass(object: O, request: ReconcileRequest): P;
-  /** The object is being deleted: clean up; the finalizer is removed after. */
-  finalize(pass: P): Promise<void>;
+  /**
+   * The object is being deleted: clean up. `ours` says whether it carries sluice's finalizer (removed after
+   * this), that is whether what it applied is sluice's to delete.
+   */
+  finalize(pass: P, ours: boolean): Promise<void>;
   /** The phases, from a ready object to its Ready condition. */
   reconcile(pass: P): Promise<Result>;
   /**
@@ -181,13 +184,12 @@ export function reconcileWith<O extends Reconcilable, P extends Pass<O>>(
     if (!object) return {};
     const pass = reconciler.pass(object, request);
     if (object.metadata.deletionTimestamp) {
-      if (!hasFinalizer(object)) return {};
-      await reconciler.finalize(pass);
-      await setFinalizers(
-        ctx.objects,
-        object,
-        finalizersOf(object).filter((f) => f !== Finalizer),
-      );
+      const ours = hasFinalizer(object);
+      await reconciler.finalize(pass, ours);
+      if (ours) {
+        const others = finalizersOf(object).filter((f) => f !== Finalizer);
+        await setFinalizers(ctx.objects, object, others);
+      }
       return {};
     }
     if (!hasFinalizer(object)) {
@@ -213,8 +215,9 @@ export function reconcileWith<O extends Reconcilable, P extends Pass<O>>(
           : new ReconcileError(reconciler.failureReason, errorMessage(error), { cause: error });
       if (failure.stalled) pass.stall(failure.reason, failure.message);
       else pass.setReady('False', failure.reason, failure.message);
-      await pass.event('Warning', failure.message);
     }
+    // A pass that did not stall must not leave an earlier pass's Stalled behind.
+    if (!failure?.stalled) deleteCondition(pass.status, 'Stalled');
     let backoff: unknown;
     if (failure && !failure.stalled) {
       try {
@@ -225,6 +228,8 @@ export function reconcileWith<O extends Reconcilable, P extends Pass<O>>(
     }
     pass.settle();
     await pass.writeStatus();
+    // After the write, so that whoever the event wakes reads the failure in the status too.
+    if (failure) await pass.event('Warning', failure.message);
     if (backoff !== undefined) throw backoff;
     if (failure?.stalled) throw new TerminalError(failure.message, { cause: failure });
     if (!failure) await reconciler.afterStatusWritten?.(pass);

@@ -373,8 +373,9 @@ export function kustomizationReconciler(
   }
 
   /** Deletes what the inventory lists, as the deletion policy says (MirrorPrune: only with prune). */
-  async function finalize(pass: KustomizationPass): Promise<void> {
+  async function finalize(pass: KustomizationPass, ours: boolean): Promise<void> {
     const { ks } = pass;
+    if (!ours) return;
     const policy = ks.spec.deletionPolicy || DeletionPolicy.mirrorPrune;
     const entries = ks.status?.inventory?.entries ?? [];
     const shouldDelete =
