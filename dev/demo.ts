@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { KubeClient, ContentType, type KubeObject } from '../src/kube/client.ts';
 import { ObjectClient } from '../src/kube/objects.ts';
 import { listWatch } from '../src/kube/watch.ts';
+import { isNotFound } from '../src/kube/errors.ts';
 import { installCrds } from '../src/install/install.ts';
 import { runControllers } from '../src/controllers/run.ts';
 import { createLogger } from '../src/runtime/logger.ts';
@@ -110,7 +111,9 @@ async function deleteNamespace(objects: ObjectClient): Promise<void> {
     const list = await objects.client.list(collectionPath(api, namespace)).catch(() => ({ items: [] }));
     for (const item of list.items) {
       const ref = { apiVersion: api.apiVersion, kind: api.kind, namespace, name: item.metadata?.name ?? '' };
-      await objects.patch(ref, { metadata: { finalizers: null } }, ContentType.mergePatch);
+      await objects.patch(ref, { metadata: { finalizers: null } }, ContentType.mergePatch).catch((error) => {
+        if (!isNotFound(error)) throw error;
+      });
     }
   }
   await objects.delete(namespaceRef);
@@ -138,7 +141,10 @@ async function demo(steps: Steps, options: { keep: boolean; gitPort?: number }):
   steps.onExit('the git server', () => git.stop());
 
   say('▶ starting the local cluster');
-  if (ownCluster) steps.onExit('the local cluster', () => cluster.down());
+  // Only while it is up: a start that failed has stopped what it started, and kept its logs to read.
+  if (ownCluster) {
+    steps.onExit('the local cluster', async () => (cluster.started ? cluster.down() : undefined));
+  }
   await steps.step('start the local cluster', (signal) =>
     cluster.up({ signal, onLine: (line) => line.includes('export KUBECONFIG') || say(`   ${line}`) }),
   );
@@ -169,12 +175,8 @@ async function demo(steps: Steps, options: { keep: boolean; gitPort?: number }):
   });
   say(`▶ a git repository with the seed's layout: ${git.url('my-app')}`);
   await steps.step(`create namespace ${namespace}`, async () => {
-    // One that an earlier run (killed before it could clean up) left terminating must be gone first.
-    await objects.waitFor(
-      namespaceRef,
-      (ns) => !ns?.metadata?.['deletionTimestamp'],
-      AbortSignal.timeout(60_000),
-    );
+    // One an earlier run left (killed before it could clean up) goes first: the pipeline starts from nothing.
+    if (await objects.get(namespaceRef)) await deleteNamespace(objects);
     await objects.apply(
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
       { fieldManager },

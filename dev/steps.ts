@@ -13,6 +13,13 @@ export class StepFailed extends Error {
   }
 }
 
+/** How long an interrupted step may take to wind down before the clean-ups start. */
+const WIND_DOWN_MS = 10_000;
+/** A second signal this soon after the first is taken as the same one. */
+const SAME_SIGNAL_MS = 2_000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 interface Cleanup {
   what: string;
   run(): Promise<void>;
@@ -34,20 +41,25 @@ export class Steps {
   }
 
   /**
-   * Runs one step. It ends as soon as it fails or the process is interrupted, even when `body` does not watch
-   * the signal; either way it throws a StepFailed that names it.
+   * Runs one step; its failure, or an interrupt while it runs, is thrown as a StepFailed that names it. An
+   * interrupted step is given a few seconds to wind down (it sees the signal) before the clean-ups start, and
+   * is left behind after that, so that a body that ignores the signal cannot hold up the exit.
    */
   async step<T>(name: string, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const signal = this.interrupt.signal;
     try {
       signal.throwIfAborted();
+      const running = body(signal);
       let stop: (() => void) | undefined;
       const interrupted = new Promise<never>((_, reject) => {
         stop = () => reject(signal.reason as Error);
         signal.addEventListener('abort', stop, { once: true });
       });
       try {
-        return await Promise.race([body(signal), interrupted]);
+        return await Promise.race([running, interrupted]);
+      } catch (error) {
+        if (signal.aborted) await Promise.race([running.catch(() => undefined), delay(WIND_DOWN_MS)]);
+        throw error;
       } finally {
         if (stop) signal.removeEventListener('abort', stop);
       }
@@ -69,12 +81,17 @@ export class Steps {
    * returns the exit code: 0, 1 for a failed step, 130 for an interrupt. A second signal exits at once.
    */
   async run(main: (steps: Steps) => Promise<void>): Promise<number> {
+    let interruptedAt = 0;
     const onSignal = (signal: NodeJS.Signals) => {
-      if (this.interrupt.signal.aborted) {
-        this.write(`✗ ${signal} again: exiting without stopping the rest`);
-        process.exit(130);
+      if (!this.interrupt.signal.aborted) {
+        interruptedAt = performance.now();
+        this.interrupt.abort(new Error(`interrupted by ${signal}`));
+        return;
       }
-      this.interrupt.abort(new Error(`interrupted by ${signal}`));
+      // npm may pass on the terminal's Ctrl-C a moment after the terminal itself: that is the same one.
+      if (performance.now() - interruptedAt < SAME_SIGNAL_MS) return;
+      this.write(`✗ ${signal} again: exiting without stopping the rest`);
+      process.exit(130);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

@@ -49,10 +49,9 @@ build_etcd() {
   mkdir -p "$ETCD_BIN" && mv "$d/out/etcd" "$ETCD_BIN/etcd"
 }
 
-build_go_install() { # name version package...
-  local name=$1 version=$2 dir=$3; shift 3
-  local first; first=$(basename "$1")
-  [ -x "$dir/$first" ] && return
+build_go_install() { # name version dir binary package...
+  local name=$1 version=$2 dir=$3 binary=$4; shift 4
+  [ -x "$dir/$binary" ] && return
   begin "$name $version: fetching modules and compiling"
   mkdir -p "$dir.tmp"
   local pkgs=(); for p in "$@"; do pkgs+=("$p@$version"); done
@@ -123,9 +122,9 @@ main() {
   count_steps
   say "cache: $SLUICE_CACHE_DIR/bin; $steps step$([ "$steps" = 1 ] || echo s) to build"
   build_etcd
-  build_go_install kwok "$KWOK_VERSION" "$KWOK_BIN" sigs.k8s.io/kwok/cmd/kwok
+  build_go_install kwok "$KWOK_VERSION" "$KWOK_BIN" kwok sigs.k8s.io/kwok/cmd/kwok
   kwok_stages_source
-  build_go_install kustomize "$KUSTOMIZE_VERSION" "$KUSTOMIZE_BIN" sigs.k8s.io/kustomize/kustomize/v5
+  build_go_install kustomize "$KUSTOMIZE_VERSION" "$KUSTOMIZE_BIN" kustomize sigs.k8s.io/kustomize/kustomize/v5
   build_kubernetes
   if [ "$steps" = 0 ]; then say "all binaries present"; else say "all binaries present (built in $(elapsed))"; fi
 }
