@@ -2,6 +2,8 @@
 // and controllers react to these instead of polling.
 import type { KubeClient, KubeObjectHeader } from '../kube/client.ts';
 import { listWatch, objectKey } from '../kube/watch.ts';
+import { KubeApiError } from '../kube/errors.ts';
+import { errorMessage } from '../errors.ts';
 
 export interface InformerHandlers<T> {
   added?(object: T): void;
@@ -56,7 +58,7 @@ export class Informer<T extends KubeObjectHeader = KubeObjectHeader> {
         }
         // Without effect once synced: stopped before the first list was in.
         failed(new Error(`stopped before the first list of ${this.options.path}`));
-      })().catch(failed);
+      })().catch((error: unknown) => failed(listFailure(this.options.path, error)));
     });
   }
 
@@ -96,4 +98,11 @@ export class Informer<T extends KubeObjectHeader = KubeObjectHeader> {
       for (const h of this.handlers) h.updated?.(previous, object);
     }
   }
+}
+
+/** The first list's failure, saying what was listed and, for a kind that is not served, what to do. */
+function listFailure(path: string, error: unknown): Error {
+  const missing = error instanceof KubeApiError && error.code === 404;
+  const hint = missing ? ': is its CustomResourceDefinition installed? ("sluice install" installs it)' : '';
+  return new Error(`cannot list ${path}: ${errorMessage(error)}${hint}`, { cause: error });
 }
