@@ -47,19 +47,17 @@ async function createServiceAccount(env: ControllerEnv, name: string): Promise<v
   });
 }
 
-/** What a tenant's deployer needs for ConfigMaps and Jobs: server-side apply, prune and watching health. */
-async function grant(env: ControllerEnv, account: string): Promise<void> {
+/** By default what a tenant's deployer needs for ConfigMaps and Jobs: server-side apply, prune and watching health. */
+async function grant(
+  env: ControllerEnv,
+  account: string,
+  verbs = ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
+): Promise<void> {
   await create(env, {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: { name: `${account}-deploy`, namespace: env.namespace },
-    rules: [
-      {
-        apiGroups: ['', 'batch'],
-        resources: ['configmaps', 'jobs'],
-        verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
-      },
-    ],
+    rules: [{ apiGroups: ['', 'batch'], resources: ['configmaps', 'jobs'], verbs }],
   });
   await create(env, {
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -184,25 +182,7 @@ describe('serviceAccountName impersonation', () => {
 
   it('fails the health check at once with the Forbidden when the account may not watch what it waits on', async () => {
     await createServiceAccount(env, 'no-watch');
-    await create(env, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: { name: 'no-watch-deploy', namespace: env.namespace },
-      rules: [
-        {
-          apiGroups: ['batch'],
-          resources: ['jobs'],
-          verbs: ['get', 'list', 'create', 'patch', 'update', 'delete'],
-        },
-      ],
-    });
-    await create(env, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'no-watch-deploy', namespace: env.namespace },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'no-watch-deploy' },
-      subjects: [{ kind: 'ServiceAccount', name: 'no-watch', namespace: env.namespace }],
-    });
+    await grant(env, 'no-watch', ['get', 'list', 'create', 'patch', 'update', 'delete']);
     await env.git.createRepo('no-watch', { 'job.yaml': jobManifest({ name: 'no-watch-migrate' }) });
     await create(env, gitRepository(env, 'no-watch'));
     // A 5-minute health timeout that the test does not wait out: the failure must come from the watch itself.
