@@ -20,7 +20,7 @@ export interface ClusterPorts {
 }
 
 /** The ports of the cluster in `slot`: slot 0 is the scripts' defaults; each slot adds 1000 to every port. */
-export function slotPorts(slot: number): ClusterPorts {
+function slotPorts(slot: number): ClusterPorts {
   const offset = slot * 1000;
   return {
     etcd: 12379 + offset,

@@ -11,7 +11,7 @@ import { waitForRequest, type Request } from '../src/kstatus/request.ts';
 import { repoRoot } from './cluster.ts';
 import { readTree } from './fixtures.ts';
 
-export const seedDir = path.join(repoRoot, 'test/fixtures/seed-001');
+const seedDir = path.join(repoRoot, 'test/fixtures/seed-001');
 
 /** The pipeline's stages in order: the folder each applies and its Kustomization. */
 export const stages = [

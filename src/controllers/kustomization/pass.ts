@@ -1,8 +1,7 @@
 // One Kustomization reconcile: the skeleton's Pass, plus what its phases share: the compiled CEL checks, the
 // identity that applies, prunes and checks health, and, once a revision is being reconciled, that revision's
-// state (its artifact, the built objects, what the apply changed, the Jobs seen complete).
+// state (the built objects, what the apply changed, the Jobs seen complete).
 import type { Kustomization, KustomizationStatus } from '../../api/kustomization.ts';
-import type { Artifact } from '../../api/gitrepository.ts';
 import { Annotation, type Reason } from '../../api/meta.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import type { ObjectClient } from '../../kube/objects.ts';
@@ -15,8 +14,7 @@ import type { ReadyCheck } from './dependencies.ts';
 
 /** The revision a pass reconciles, and what its phases found out so far. */
 export interface RevisionState {
-  artifact: Artifact;
-  /** The artifact's revision, e.g. `main@sha1:<hex>`. */
+  /** The source artifact's revision, e.g. `main@sha1:<hex>`. */
   revision: string;
   /** spec.timeout, and the pass's signal bounded by it. */
   timeoutMs: number;

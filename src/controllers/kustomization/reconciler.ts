@@ -178,7 +178,6 @@ export function kustomizationReconciler(
     const { ks, status } = pass;
     const timeoutMs = timeoutOf(ks.spec);
     const revision: RevisionState = (pass.revision = {
-      artifact,
       revision: artifact.revision,
       timeoutMs,
       signal: AbortSignal.any([pass.request.signal, AbortSignal.timeout(timeoutMs)]),
