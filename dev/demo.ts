@@ -12,13 +12,12 @@ import { parseArgs } from 'node:util';
 import { KubeClient, ContentType, type KubeObject } from '../src/kube/client.ts';
 import { ObjectClient } from '../src/kube/objects.ts';
 import { listWatch } from '../src/kube/watch.ts';
-import { isNotFound } from '../src/kube/errors.ts';
 import { installCrds } from '../src/install/install.ts';
+import { removeFinalizers } from '../src/install/uninstall.ts';
 import { runControllers } from '../src/controllers/run.ts';
 import { createLogger } from '../src/runtime/logger.ts';
-import { Annotation, collectionPath } from '../src/api/meta.ts';
+import { Annotation } from '../src/api/meta.ts';
 import { GitRepositoryApi } from '../src/api/gitrepository.ts';
-import { KustomizationApi } from '../src/api/kustomization.ts';
 import { GitServer } from './git-server.ts';
 import { LocalCluster, condition } from './cluster.ts';
 import { applyPipeline, release, seedFiles, stages, waitForPipeline } from './seed.ts';
@@ -107,14 +106,8 @@ function follow(client: KubeClient, signal: AbortSignal): void {
 const namespaceRef = { apiVersion: 'v1', kind: 'Namespace', name: namespace };
 
 async function deleteNamespace(objects: ObjectClient): Promise<void> {
-  for (const api of [KustomizationApi, GitRepositoryApi]) {
-    const list = await objects.client.list(collectionPath(api, namespace)).catch(() => ({ items: [] }));
-    for (const item of list.items) {
-      const ref = { apiVersion: api.apiVersion, kind: api.kind, namespace, name: item.metadata?.name ?? '' };
-      await objects.patch(ref, { metadata: { finalizers: null } }, ContentType.mergePatch).catch((error) => {
-        if (!isNotFound(error)) throw error;
-      });
-    }
+  for await (const removal of removeFinalizers(objects.client, { namespace })) {
+    if ('failure' in removal) throw new Error(removal.failure);
   }
   await objects.delete(namespaceRef);
   await objects.waitUntilGone(namespaceRef, AbortSignal.timeout(60_000));

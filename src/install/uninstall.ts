@@ -69,30 +69,9 @@ export async function uninstall(
   }
 
   log.action('deleting toolkit.fluxcd.io finalizers in all namespaces');
-  for (const api of [GitRepositoryApi, KustomizationApi]) {
-    let items: KubeObject[];
-    try {
-      items = await listAll(client, api);
-    } catch (error) {
-      fail(`listing ${api.kind} objects failed: ${errorMessage(error)}`);
-      continue;
-    }
-    for (const item of items) {
-      const finalizers = (item.metadata?.['finalizers'] as string[] | undefined) ?? [];
-      if (finalizers.length === 0) continue;
-      const subject = `${api.kind}/${item.metadata?.namespace}/${item.metadata?.name}`;
-      try {
-        await client.patch(
-          `${collectionPath(api, item.metadata?.namespace)}/${item.metadata?.name}`,
-          { metadata: { finalizers: null } },
-          ContentType.mergePatch,
-          options.dryRun ? { dryRun: 'All' } : undefined,
-        );
-        log.success(`${subject} finalizers deleted${suffix}`);
-      } catch (error) {
-        if (!isNotFound(error)) fail(`${subject} removing finalizers failed: ${errorMessage(error)}`);
-      }
-    }
+  for await (const removal of removeFinalizers(client, { dryRun: options.dryRun })) {
+    if ('failure' in removal) fail(removal.failure);
+    else log.success(`${removal.subject} finalizers deleted${suffix}`);
   }
 
   log.action('deleting toolkit.fluxcd.io custom resource definitions');
@@ -106,10 +85,50 @@ export async function uninstall(
   return ok;
 }
 
-/** Every object of a kind in all namespaces; none when its CRD is not installed. */
-async function listAll(client: KubeClient, api: ApiType): Promise<KubeObject[]> {
+/** One object's finalizers taken off (`subject`: Kind/namespace/name), or what failed. */
+export type FinalizerRemoval = { subject: string } | { failure: string };
+
+/**
+ * Takes sluice's and any other finalizers off every GitRepository and Kustomization, in `namespace` or in all,
+ * so that deleting them (or their namespace, or their CRDs) cannot hang on a controller that is gone; what they
+ * applied stays. An object already gone is skipped; every other failure is reported and the rest still run.
+ */
+export async function* removeFinalizers(
+  client: KubeClient,
+  options: { namespace?: string; dryRun?: boolean },
+): AsyncGenerator<FinalizerRemoval> {
+  for (const api of [GitRepositoryApi, KustomizationApi]) {
+    let items: KubeObject[];
+    try {
+      items = await listAll(client, api, options.namespace);
+    } catch (error) {
+      yield { failure: `listing ${api.kind} objects failed: ${errorMessage(error)}` };
+      continue;
+    }
+    for (const item of items) {
+      const finalizers = (item.metadata?.['finalizers'] as string[] | undefined) ?? [];
+      if (finalizers.length === 0) continue;
+      const subject = `${api.kind}/${item.metadata?.namespace}/${item.metadata?.name}`;
+      try {
+        await client.patch(
+          `${collectionPath(api, item.metadata?.namespace)}/${item.metadata?.name}`,
+          { metadata: { finalizers: null } },
+          ContentType.mergePatch,
+          options.dryRun ? { dryRun: 'All' } : undefined,
+        );
+        yield { subject };
+      } catch (error) {
+        if (!isNotFound(error))
+          yield { failure: `${subject} removing finalizers failed: ${errorMessage(error)}` };
+      }
+    }
+  }
+}
+
+/** Every object of a kind, in `namespace` or in all; none when its CRD is not installed. */
+async function listAll(client: KubeClient, api: ApiType, namespace?: string): Promise<KubeObject[]> {
   try {
-    return (await client.list(collectionPath(api))).items;
+    return (await client.list(collectionPath(api, namespace))).items;
   } catch (error) {
     if (isNotFound(error)) return [];
     throw error;

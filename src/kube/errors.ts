@@ -96,11 +96,12 @@ function parseStatus(body: string): Status | undefined {
   }
 }
 
+const knownReasons = new Set<string>([...Object.values(reasonByCode), 'AlreadyExists']);
+
 /** The status's own reason when it is one we know, else the one its HTTP code stands for. */
 function reasonOf(code: number, status: Status | undefined): ErrorReason {
-  const known = new Set<string>([...Object.values(reasonByCode), 'AlreadyExists']);
   const reason = status?.reason;
-  return reason && known.has(reason) ? (reason as ErrorReason) : (reasonByCode[code] ?? 'Unknown');
+  return reason && knownReasons.has(reason) ? (reason as ErrorReason) : (reasonByCode[code] ?? 'Unknown');
 }
 
 export const isNotFound = (e: unknown): boolean => e instanceof KubeApiError && e.reason === 'NotFound';
