@@ -50,12 +50,14 @@ export async function waitForHealth(
     };
     const evaluate = (deadlineExceeded: boolean) => {
       const outcome = evaluateWait(health, { failFast: options.failFast ?? true, deadlineExceeded });
-      if (outcome.state === 'healthy')
-        finish({ healthy: true, elapsedMs: Date.now() - started, jobsSeenComplete });
+      // A timer may fire a millisecond before the wall clock says it is due: a wait the deadline ended took
+      // at least the timeout.
+      const elapsedMs = Math.max(Date.now() - started, deadlineExceeded ? options.timeoutMs : 0);
+      if (outcome.state === 'healthy') finish({ healthy: true, elapsedMs, jobsSeenComplete });
       else if (outcome.state === 'failed')
         finish({
           healthy: false,
-          elapsedMs: Date.now() - started,
+          elapsedMs,
           message: outcome.message,
           jobsSeenComplete,
         });
