@@ -16,6 +16,8 @@ export interface Moment {
   failed: boolean;
   available: boolean;
   created: boolean;
+  /** The watch's DELETED event: the object is gone. */
+  deleted: boolean;
   revision: string;
 }
 
@@ -33,7 +35,7 @@ const collections = (namespace: string) =>
     ['GitRepository', `/apis/source.toolkit.fluxcd.io/v1/namespaces/${namespace}/gitrepositories`],
   ] as const;
 
-function momentOf(kind: Moment['kind'], o: KubeObject, created: boolean): Moment {
+function momentOf(kind: Moment['kind'], o: KubeObject, type: 'ADDED' | 'MODIFIED' | 'DELETED'): Moment {
   const spec = (o['spec'] ?? {}) as {
     replicas?: number;
     template?: { spec?: { containers?: { image: string }[] } };
@@ -48,7 +50,8 @@ function momentOf(kind: Moment['kind'], o: KubeObject, created: boolean): Moment
     complete: condition(o, 'Complete')?.status === 'True',
     failed: condition(o, 'Failed')?.status === 'True',
     available: condition(o, 'Available')?.status === 'True' && status.updatedReplicas === spec.replicas,
-    created,
+    created: type === 'ADDED',
+    deleted: type === 'DELETED',
     revision: status.artifact?.revision ?? '',
   };
 }
@@ -60,7 +63,7 @@ export function recordTimeline(client: KubeClient, namespace: string): Timeline 
   for (const [kind, collection] of collections(namespace)) {
     void (async () => {
       for await (const e of listWatch<KubeObject>(client, collection, { signal: abort.signal })) {
-        if (e.type !== 'SYNCED') timeline.moments.push(momentOf(kind, e.object, e.type === 'ADDED'));
+        if (e.type !== 'SYNCED') timeline.moments.push(momentOf(kind, e.object, e.type));
       }
     })().catch((error: unknown) => {
       timeline.error ??= error; // the client closed at teardown, or a real failure

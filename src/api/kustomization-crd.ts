@@ -277,19 +277,48 @@ const status = objectField('What the reconciler last observed, applied and attem
     },
     ['entries'],
   ),
-  completedJobs: arrayField(
-    'sluice only: the Jobs with ttlSecondsAfterFinished seen to complete, each for one manifest digest; such a Job deleted by its TTL is not created again until its manifest changes.',
+  jobRuns: arrayField(
+    'sluice only: the run ledger, newest first: each run of each Job it applied, per manifest digest, with how it ended and why it failed (at most 10 runs per Job and 50 in all).',
     objectField(
-      'A Job that completed for one exact manifest.',
+      'One run of one Job object for one exact manifest.',
       {
         id: stringField('<namespace>_<name>_batch_Job of the Job.'),
         digest: stringField('Checksum of the Job manifest as applied, as <algorithm>:<hex>.'),
-        revision: stringField('The source revision the Job completed for.'),
-        completedAt: stringField('When the controller saw the Job complete.', { format: 'date-time' }),
+        revision: stringField('The source revision the Job ran for.'),
+        attempt: int64Field('1 for the first run of this manifest, one more per rerun or retry.'),
+        trigger: enumField('What created the run.', ['Apply', 'Rerun', 'Retry', 'OnFailure']),
+        uid: stringField('The uid of the Job object of this run.'),
+        result: enumField('How the run ended, or Running.', ['Running', 'Complete', 'Failed', 'Cancelled']),
+        startedAt: stringField('When the Job started.', { format: 'date-time' }),
+        finishedAt: stringField('When the Job completed, failed or was cancelled.', { format: 'date-time' }),
+        retryAt: stringField('When the next automatic attempt is due (sluice.dev/retry).', {
+          format: 'date-time',
+        }),
+        failure: objectField(
+          'Why the run failed or was cancelled, read when it did.',
+          {
+            reason: stringField(
+              'The Job Failed reason (BackoffLimitExceeded, DeadlineExceeded, ...) or Cancelled.',
+            ),
+            message: stringField('The Job Failed message.'),
+            pod: stringField('The failed pod.'),
+            container: stringField('The failed container.'),
+            exitCode: int64Field('The failed container exit code.'),
+            signal: int64Field('The signal that ended the failed container.'),
+            terminationReason: stringField(
+              'The failed container termination reason (Error, OOMKilled, ...).',
+            ),
+            terminationMessage: stringField('The failed container termination message.'),
+            log: stringField('The end of the failed container log, when asked for.'),
+            withheld: stringField('Why the termination message or log was not kept.'),
+          },
+          ['reason'],
+        ),
       },
-      ['id', 'digest', 'revision', 'completedAt'],
+      ['id', 'digest', 'revision', 'attempt', 'trigger', 'uid', 'result', 'startedAt'],
     ),
   ),
+  lastHandledRerunAt: stringField('sluice only: the last sluice.dev/rerun-requested-at value acted on.'),
   history: arrayField(
     'The outcomes of the last reconciles, most recent first, one per built manifest set and outcome.',
     objectField(

@@ -215,20 +215,57 @@ export interface KustomizationStatus extends ReconcileRequestStatus {
   inventory?: ResourceInventory;
   /** At most 5 snapshots, most recent first. */
   history?: Snapshot[];
-  /** sluice only: Jobs with ttlSecondsAfterFinished seen to complete, so their TTL deletion is not drift. */
-  completedJobs?: CompletedJob[];
+  /** sluice only: the run ledger, newest first: every run of the Jobs it applied (bounded, see jobs/ledger.ts). */
+  jobRuns?: JobRun[];
+  /** sluice only: the last `sluice.dev/rerun-requested-at` value acted on. */
+  lastHandledRerunAt?: string;
 }
 
-/** A Job (one with ttlSecondsAfterFinished) that ran to completion for one exact manifest. */
-export interface CompletedJob {
+/** How a Job run ended, or that it has not yet. */
+export type JobRunResult = 'Running' | 'Complete' | 'Failed' | 'Cancelled';
+
+/** What created the run: an apply, `sluice rerun`, the Job's own retry annotation, or a failure hook. */
+export type JobRunTrigger = 'Apply' | 'Rerun' | 'Retry' | 'OnFailure';
+
+/** One run of one Job (one Job object, by uid) for one exact manifest. */
+export interface JobRun {
   /** The Job's inventory id, `<namespace>_<name>_batch_Job`. */
   id: string;
-  /** `sha256:<hex>` of the Job's manifest as applied: another manifest is another run. */
+  /** `sha256:<hex>` of the Job's manifest as applied: another manifest is another run, counted afresh. */
   digest: string;
-  /** The source revision it completed for. */
+  /** The source revision it ran for. */
   revision: string;
-  /** When the controller saw it complete. */
-  completedAt: string;
+  /** 1 for the first run of this manifest, then one more per rerun or retry. */
+  attempt: number;
+  trigger: JobRunTrigger;
+  /** The Job object's uid: the same name created again is another run. */
+  uid: string;
+  result: JobRunResult;
+  startedAt: string;
+  finishedAt?: string;
+  /** Why it failed, or why it was cancelled; read when the controller saw it fail, so it outlives the pods. */
+  failure?: JobFailure;
+  /** A failed run its Job's `sluice.dev/retry` allows to run again: when the next attempt is due. */
+  retryAt?: string;
+}
+
+/** What a failed run left behind: the Job's Failed condition and its failed container's termination. */
+export interface JobFailure {
+  /** The Job's Failed reason (BackoffLimitExceeded, DeadlineExceeded, ...), or sluice's (Cancelled). */
+  reason: string;
+  message?: string;
+  pod?: string;
+  container?: string;
+  exitCode?: number;
+  signal?: number;
+  /** The container's termination reason: Error, OOMKilled, ... */
+  terminationReason?: string;
+  /** What the container wrote to its terminationMessagePath (or, with FallbackToLogsOnError, its log's end). */
+  terminationMessage?: string;
+  /** The end of the failed container's log, when asked for (`--failed-job-log-lines`, or the annotation). */
+  log?: string;
+  /** Why the termination message or log was not kept (a Secret sluice could not read to keep out of them). */
+  withheld?: string;
 }
 
 export interface Kustomization {

@@ -51,6 +51,7 @@ export type Reason =
   | 'BuildFailed'
   | 'PruneFailed'
   | 'HealthCheckFailed'
+  | 'HealthCheckCanceled'
   | 'InvalidCELExpression'
   | 'AccessDenied'
   | 'GitOperationFailed'
@@ -85,6 +86,36 @@ export const Annotation = {
   /** Event annotations naming the artifact a GitRepository event is about. */
   sourceRevision: 'source.toolkit.fluxcd.io/revision',
   sourceDigest: 'source.toolkit.fluxcd.io/digest',
+} as const;
+
+/** sluice's own annotations: on a Kustomization, or on a Job it applies (Flux ignores them). */
+export const SluiceAnnotation = {
+  /** On a Job: how many times to run it again after it fails for the same manifest (it must be idempotent). */
+  retry: 'sluice.dev/retry',
+  /** On a Job: the wait before the first retry (default 10s), doubled for each next one. */
+  retryBackoff: 'sluice.dev/retry-backoff',
+  /** On a Job: the longest wait between two retries (default 5m). */
+  retryBackoffMax: 'sluice.dev/retry-backoff-max',
+  /** On a Kustomization: keep this many of a failed Job's last log lines in the run ledger. */
+  failedJobLogLines: 'sluice.dev/failed-job-log-lines',
+  /**
+   * On a Kustomization: what a new source revision does to a running Job. `finish` (default): it finishes first;
+   * `cancel`: the health check stops, the running Job is deleted and the new revision applied at once.
+   */
+  onNewRevision: 'sluice.dev/on-new-revision',
+  /** On a Kustomization: a path in the same source whose Jobs run once when a revision fails. */
+  onFailurePath: 'sluice.dev/on-failure-path',
+  /** On a Kustomization, set by `sluice rerun`: run these Jobs (comma-separated names) again. */
+  rerunJobs: 'sluice.dev/rerun-jobs',
+  /** `sluice rerun --force`: a running Job is deleted and run again too. */
+  rerunForce: 'sluice.dev/rerun-force',
+  /** A new value asks for the rerun once; copied to `status.lastHandledRerunAt`. */
+  rerunRequestedAt: 'sluice.dev/rerun-requested-at',
+} as const;
+
+/** sluice's labels on the Jobs a failure hook creates. */
+export const SluiceLabel = {
+  hook: 'sluice.dev/hook',
 } as const;
 
 /** Values of the per-object annotations above; the controller compares them case-insensitively. */

@@ -74,10 +74,6 @@ export function readsPods(object: KubeObject): boolean {
   return key === 'apps/StatefulSet' || key === 'apps/ReplicaSet';
 }
 
-/** A Job that ran to completion (Complete=True); a suspended Job is Current but not complete. */
-export const jobComplete = (job: KubeObject | undefined): boolean =>
-  job !== undefined && conditionsOf(job).some((c) => c.type === 'Complete' && c.status === 'True');
-
 /** Flux's Job reader (fluxcd/pkg runtime/statusreaders): unlike kstatus, a running Job is not Current. */
 function jobStatus(job: KubeObject): StatusResult {
   if (field(job, 'spec.suspend') === true) return current('Job is suspended');

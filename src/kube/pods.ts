@@ -16,10 +16,44 @@ export interface Job extends KubeObject {
   status?: { conditions?: { type: string; status: string }[] };
 }
 
+/** How a container ended. */
+export interface ContainerTerminated {
+  exitCode?: number;
+  signal?: number;
+  reason?: string;
+  message?: string;
+  finishedAt?: string;
+}
+
+export interface ContainerStatus {
+  name: string;
+  state?: { terminated?: ContainerTerminated };
+  lastState?: { terminated?: ContainerTerminated };
+}
+
+export interface ContainerSpec {
+  name: string;
+  env?: { name?: string; value?: string; valueFrom?: { secretKeyRef?: { name?: string } } }[];
+  envFrom?: { secretRef?: { name?: string } }[];
+}
+
 export interface Pod extends KubeObject {
   metadata: NamedMeta;
-  spec?: { initContainers?: { name: string }[]; containers?: { name: string }[] };
-  status?: { phase?: string };
+  spec?: {
+    initContainers?: ContainerSpec[];
+    containers?: ContainerSpec[];
+    volumes?: {
+      secret?: { secretName?: string };
+      projected?: { sources?: { secret?: { name?: string } }[] };
+    }[];
+  };
+  status?: {
+    phase?: string;
+    reason?: string;
+    message?: string;
+    initContainerStatuses?: ContainerStatus[];
+    containerStatuses?: ContainerStatus[];
+  };
 }
 
 export async function getJob(client: KubeClient, namespace: string, name: string): Promise<Job | undefined> {

@@ -67,6 +67,30 @@ export class Informer<T extends KubeObjectHeader = KubeObjectHeader> {
     await this.running;
   }
 
+  /**
+   * Calls `changed` with the cached state of one object now (if cached) and with each new state after, until
+   * `signal` aborts: a wait on one object that opens no watch of its own.
+   */
+  follow(
+    namespace: string | undefined,
+    name: string,
+    changed: (object: T) => void,
+    signal: AbortSignal,
+  ): void {
+    if (signal.aborted) return;
+    const key = `${namespace ?? ''}/${name}`;
+    const handler: InformerHandlers<T> = {
+      added: (object) => objectKey(object) === key && changed(object),
+      updated: (_, object) => objectKey(object) === key && changed(object),
+    };
+    this.handlers.push(handler);
+    signal.addEventListener('abort', () => this.handlers.splice(this.handlers.indexOf(handler), 1), {
+      once: true,
+    });
+    const cached = this.cache.get(key);
+    if (cached) changed(cached);
+  }
+
   get(namespace: string | undefined, name: string): T | undefined {
     return this.cache.get(`${namespace ?? ''}/${name}`);
   }

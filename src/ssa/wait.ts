@@ -2,7 +2,8 @@
 // it happens (a Job completing unblocks the wait at once), instead of at Flux's next 5-second poll. The
 // rules (kstatus) and the end of the wait (fail fast, all current, deadline) are Flux's.
 import { describeRef, type ObjectClient, type ObjectRef } from '../kube/objects.ts';
-import { computeStatus, jobComplete, type StatusReader } from '../kstatus/status.ts';
+import type { KubeObject } from '../kube/client.ts';
+import { computeStatus, type StatusReader } from '../kstatus/status.ts';
 import { evaluateWait, type ObjectHealth } from '../kstatus/aggregate.ts';
 
 export interface HealthTarget {
@@ -23,8 +24,8 @@ export interface WaitForHealthOptions {
 export type HealthOutcome = (
   { healthy: true; elapsedMs: number } | { healthy: false; elapsedMs: number; message: string }
 ) & {
-  /** The Job targets (`describeRef`) seen with Complete=True, even if they were deleted afterwards. */
-  jobsSeenComplete: Set<string>;
+  /** The last state seen of each Job target (by `describeRef`), even if it was deleted afterwards. */
+  jobsSeen: Map<string, KubeObject>;
 };
 
 export async function waitForHealth(
@@ -34,7 +35,7 @@ export async function waitForHealth(
 ): Promise<HealthOutcome> {
   const started = Date.now();
   const health: ObjectHealth[] = targets.map((t) => ({ id: describeRef(t.ref), jobWithTTL: t.jobWithTTL }));
-  const jobsSeenComplete = new Set<string>();
+  const jobsSeen = new Map<string, KubeObject>();
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
 
@@ -53,13 +54,13 @@ export async function waitForHealth(
       // A timer may fire a millisecond before the wall clock says it is due: a wait the deadline ended took
       // at least the timeout.
       const elapsedMs = Math.max(Date.now() - started, deadlineExceeded ? options.timeoutMs : 0);
-      if (outcome.state === 'healthy') finish({ healthy: true, elapsedMs, jobsSeenComplete });
+      if (outcome.state === 'healthy') finish({ healthy: true, elapsedMs, jobsSeen });
       else if (outcome.state === 'failed')
         finish({
           healthy: false,
           elapsedMs,
           message: outcome.message,
-          jobsSeenComplete,
+          jobsSeen,
         });
     };
     const deadline = setTimeout(() => evaluate(true), options.timeoutMs);
@@ -73,7 +74,7 @@ export async function waitForHealth(
       void (async () => {
         for await (const object of objects.states(target.ref, signal)) {
           entry.result = computeStatus(object, { readers: options.readers });
-          if (object && target.ref.kind === 'Job' && jobComplete(object)) jobsSeenComplete.add(entry.id);
+          if (object && target.ref.kind === 'Job') jobsSeen.set(entry.id, object);
           evaluate(false);
         }
       })().catch((error: unknown) => {

@@ -135,7 +135,8 @@ describe('sluice reconcile', () => {
       last,
       new RegExp(
         `^✗ Kustomization reconciliation failed: health check failed after [^:]+: ` +
-          `failed early due to stalled resources: \\[Job/${ns}/migrate status: 'Failed'\\]$`,
+          `failed early due to stalled resources: \\[Job/${ns}/migrate status: 'Failed'\\]` +
+          `: pod migrate-[a-z0-9]{5} container migrate exited 1: "container failed"$`,
       ),
     );
   });

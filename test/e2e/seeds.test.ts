@@ -140,7 +140,9 @@ describe('seed 001: pre-deploy Job → app → post-deploy Job (v1)', () => {
     assert.match(
       condition(pre, 'Ready')?.message ?? '',
       new RegExp(
-        `^health check failed after .+: failed early due to stalled resources: \\[Job/${env.namespace}/db-migration status: 'Failed'\\]$`,
+        // Flux's text, then sluice's cause: which pod and container, and how it ended (kwok's default message).
+        `^health check failed after .+: failed early due to stalled resources: \\[Job/${env.namespace}/db-migration status: 'Failed'\\]` +
+          `: pod db-migration-[a-z0-9]{5} container migration exited 1: "container failed"$`,
       ),
     );
     const deploy = await waitForReady(env, 'app-deploy', 'False', 'DependencyNotReady');

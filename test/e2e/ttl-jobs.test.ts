@@ -18,7 +18,7 @@ import { runSluice } from '../support/cli.ts';
 import { jobManifest } from '../support/manifests.ts';
 import { scratchDir } from '../support/files.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
-import type { CompletedJob } from '../../src/api/kustomization.ts';
+import type { JobRun } from '../../src/api/kustomization.ts';
 
 /** A Job that its TTL controller deletes as soon as it finishes. */
 const migration = (image: string, name = 'db-migration') =>
@@ -27,7 +27,7 @@ const migration = (image: string, name = 'db-migration') =>
 interface KsStatus {
   lastAppliedRevision?: string;
   lastHandledReconcileAt?: string;
-  completedJobs?: CompletedJob[];
+  jobRuns?: JobRun[];
 }
 const statusOf = (ks: KubeObject) => (ks['status'] ?? {}) as KsStatus;
 
@@ -54,10 +54,12 @@ describe('Jobs deleted by their ttlSecondsAfterFinished', () => {
 
     const status = statusOf(ready);
     assert.equal(status.lastAppliedRevision, `main@sha1:${commit}`);
-    assert.equal(status.completedJobs?.length, 1);
-    assert.equal(status.completedJobs?.[0]?.id, `${env.namespace}_db-migration_batch_Job`);
-    assert.equal(status.completedJobs?.[0]?.revision, `main@sha1:${commit}`);
-    assert.match(status.completedJobs?.[0]?.digest ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.equal(status.jobRuns?.length, 1);
+    assert.equal(status.jobRuns?.[0]?.id, `${env.namespace}_db-migration_batch_Job`);
+    assert.equal(status.jobRuns?.[0]?.revision, `main@sha1:${commit}`);
+    assert.equal(status.jobRuns?.[0]?.result, 'Complete');
+    assert.equal(status.jobRuns?.[0]?.attempt, 1);
+    assert.match(status.jobRuns?.[0]?.digest ?? '', /^sha256:[0-9a-f]{64}$/);
     assert.equal(runs(), 1);
   });
 
@@ -97,7 +99,7 @@ describe('Jobs deleted by their ttlSecondsAfterFinished', () => {
       await waitForObject(env.client, ksPath(env), 'migrate', () => true, {
         description: 'the Kustomization',
       }),
-    ).completedJobs?.[0];
+    ).jobRuns?.[0];
     const commit = await env.git.commit(
       'app',
       { 'job.yaml': migration('ghcr.io/org/my-app:v1.1.0') },
@@ -106,7 +108,7 @@ describe('Jobs deleted by their ttlSecondsAfterFinished', () => {
     await requestReconcile(env, 'GitRepository', 'app', commit);
     const ks = await waitForApplied(env, 'migrate', commit);
     assert.equal(runs(), 2);
-    const [record] = statusOf(ks).completedJobs ?? [];
+    const [record] = statusOf(ks).jobRuns ?? [];
     assert.equal(record?.revision, `main@sha1:${commit}`);
     assert.notEqual(record?.digest, before?.digest);
   });
@@ -127,8 +129,9 @@ describe('Jobs deleted by their ttlSecondsAfterFinished', () => {
     const spec = { wait: true, sourceRef: { kind: 'GitRepository', name: 'mixed' } };
     await create(env, kustomization(env, 'mixed', spec));
     const failed = await waitForReady(env, 'mixed', 'False', 'HealthCheckFailed');
+    const ledger = statusOf(failed).jobRuns ?? [];
     assert.deepEqual(
-      statusOf(failed).completedJobs?.map((j) => j.id),
+      ledger.filter((r) => r.result === 'Complete').map((r) => r.id),
       [`${env.namespace}_seed-data_batch_Job`],
     );
     await env.objects.waitUntilGone(
@@ -164,7 +167,7 @@ describe('Jobs deleted by their ttlSecondsAfterFinished', () => {
       kustomization(env, 'once', { wait: true, sourceRef: { kind: 'GitRepository', name: 'once' } }),
     );
     const first = await waitForReady(env, 'once', 'True', 'ReconciliationSucceeded');
-    assert.equal(statusOf(first).completedJobs?.length, 1);
+    assert.equal(statusOf(first).jobRuns?.length, 1);
 
     // The live Job stays (IfNotPresent), so the v1.1.0 manifest never runs: it must not be recorded as done.
     const commit = await env.git.commit(
@@ -176,7 +179,11 @@ describe('Jobs deleted by their ttlSecondsAfterFinished', () => {
     );
     await requestReconcile(env, 'GitRepository', 'once', commit);
     const second = await waitForApplied(env, 'once', commit);
-    assert.equal(statusOf(second).completedJobs, undefined);
+    assert.deepEqual(
+      statusOf(second).jobRuns?.map((r) => [r.revision, r.result]),
+      [[statusOf(first).lastAppliedRevision, 'Complete']],
+      "the one run is the first manifest's; the skipped one has none",
+    );
     assert.equal(runs('init-once'), 1);
   });
 });

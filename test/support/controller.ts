@@ -3,6 +3,7 @@
 // while the controllers still run (their finalizers need them), then stops everything.
 import { after, before } from 'node:test';
 import type { KubeClient, KubeObject } from '../../src/kube/client.ts';
+import type { JobRun } from '../../src/api/kustomization.ts';
 import { ObjectClient } from '../../src/kube/objects.ts';
 import { installCrds } from '../../src/install/install.ts';
 import {
@@ -26,6 +27,8 @@ export interface ControllerEnv {
   namespace: string;
   git: GitServer;
   controllers: RunningControllers;
+  /** Stops the controllers and starts them again with the same options, as a controller restart does. */
+  restartControllers(): Promise<void>;
 }
 
 let crdsInstalled: Promise<void> | undefined;
@@ -68,14 +71,20 @@ export function useControllerEnv(prefix: string, options: ControllerEnvOptions =
     await crdsInstalled;
     env.namespace = options.namespace ?? (await createTestNamespace(env.client, prefix));
     env.git = await GitServer.start();
-    env.controllers = await runControllers({
-      client: env.client,
-      watchNamespace: env.namespace,
-      requeueDependencyMs: 1000,
-      // SLUICE_TEST_LOG=debug shows the controllers' logs while tests run.
-      log: createLogger({ level: process.env.SLUICE_TEST_LOG ?? 'silent' }),
-      ...options.controller,
-    });
+    const start = () =>
+      runControllers({
+        client: env.client,
+        watchNamespace: env.namespace,
+        requeueDependencyMs: 1000,
+        // SLUICE_TEST_LOG=debug shows the controllers' logs while tests run.
+        log: createLogger({ level: process.env.SLUICE_TEST_LOG ?? 'silent' }),
+        ...options.controller,
+      });
+    env.controllers = await start();
+    env.restartControllers = async () => {
+      await env.controllers.stop();
+      env.controllers = await start();
+    };
   });
   after(async () => {
     if (!env.client || env.skipReason) return;
@@ -225,3 +234,7 @@ export async function eventsFor(
   });
   return list.items.sort((a, b) => a.lastTimestamp.localeCompare(b.lastTimestamp));
 }
+
+/** A Kustomization's run ledger (status.jobRuns), newest first. */
+export const jobRunsOf = (ks: KubeObject): JobRun[] =>
+  (ks['status'] as { jobRuns?: JobRun[] } | undefined)?.jobRuns ?? [];

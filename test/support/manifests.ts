@@ -57,3 +57,31 @@ export function jobManifest(options: JobOptions = {}): string {
     containerList('containers', containers, image)
   );
 }
+
+/** The local cluster's kwok fails a Running pod with this label set to "true" (its annotations say how). */
+export const KWOK_FAIL = 'pod-container-running-failed.stage.kwok.x-k8s.io';
+
+/**
+ * Pod template labels and annotations that make the local cluster's kwok fail a Job's pod the way a real container
+ * fails: with this exit code, termination reason (e.g. OOMKilled) and termination message.
+ */
+export function failingPod(
+  failure: {
+    exitCode?: number;
+    reason?: string;
+    message?: string;
+    podAnnotations?: Record<string, string>;
+  } = {},
+): Pick<JobOptions, 'podLabels' | 'podAnnotations'> {
+  return {
+    podLabels: { [KWOK_FAIL]: 'true' },
+    podAnnotations: {
+      [`${KWOK_FAIL}/delay`]: '200ms',
+      [`${KWOK_FAIL}/jitter-delay`]: '300ms',
+      ...(failure.exitCode !== undefined ? { [`${KWOK_FAIL}/exit-code`]: String(failure.exitCode) } : {}),
+      ...(failure.reason ? { [`${KWOK_FAIL}/reason`]: failure.reason } : {}),
+      ...(failure.message ? { [`${KWOK_FAIL}/message`]: failure.message } : {}),
+      ...failure.podAnnotations,
+    },
+  };
+}

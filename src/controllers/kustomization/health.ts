@@ -6,7 +6,7 @@ import { KustomizationApi } from '../../api/kustomization.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import type { ChangeSetEntry } from '../../ssa/manager.ts';
 import type { HealthTarget } from '../../ssa/wait.ts';
-import { isJobWithTTL } from './completed-jobs.ts';
+import { isJobWithTTL } from '../../jobs/ledger.ts';
 
 export function healthTargets(
   ks: Kustomization,

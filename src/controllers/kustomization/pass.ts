@@ -1,7 +1,7 @@
 // One Kustomization reconcile: the skeleton's Pass, plus what its phases share: the compiled CEL checks, the
 // identity that applies, prunes and checks health, and, once a revision is being reconciled, that revision's
-// state (the built objects, what the apply changed, the Jobs seen complete).
-import type { Kustomization, KustomizationStatus } from '../../api/kustomization.ts';
+// state (the built objects, what the apply changed, the Jobs seen and why they run).
+import type { JobRunTrigger, Kustomization, KustomizationStatus } from '../../api/kustomization.ts';
 import { Annotation, type Reason } from '../../api/meta.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import type { ObjectClient } from '../../kube/objects.ts';
@@ -24,8 +24,10 @@ export interface RevisionState {
   digest: string;
   /** What the apply did to each object, in apply order. */
   changeSet: ChangeSetEntry[];
-  /** The Job targets (`describeRef`) seen with Complete=True during the health check. */
-  jobsSeenComplete: Set<string>;
+  /** The last state of each Job target (by `describeRef`) the health check saw, kept after a TTL deletes it. */
+  jobsSeen: Map<string, KubeObject>;
+  /** What made a Job run again in this pass (`sluice rerun`, a retry), by ledger id; absent: the apply. */
+  triggers: Map<string, JobRunTrigger>;
 }
 
 export interface KustomizationPassContext {

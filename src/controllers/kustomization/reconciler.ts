@@ -9,7 +9,7 @@ import type { Kustomization, ResourceRef } from '../../api/kustomization.ts';
 import { KustomizationApi, DeletionPolicy } from '../../api/kustomization.ts';
 import { GitRepositoryApi, type Artifact, type GitRepository } from '../../api/gitrepository.ts';
 import type { KubeObject } from '../../kube/client.ts';
-import { FieldManager } from '../../api/meta.ts';
+import { FieldManager, SluiceAnnotation } from '../../api/meta.ts';
 import { formatDuration, intervalOf, retryIntervalOf, timeoutOf } from '../../api/duration.ts';
 import {
   withJitter,
@@ -22,7 +22,7 @@ import { deleteCondition, getCondition, setCondition } from '../../runtime/condi
 import type { ArtifactStore } from '../../source/artifact.ts';
 import { entryForRef, parseObjectId, staleEntries } from '../../inventory/inventory.ts';
 import { ApplyError, PruneError } from '../../ssa/manager.ts';
-import { waitForHealth } from '../../ssa/wait.ts';
+import { waitForHealth, type HealthOutcome } from '../../ssa/wait.ts';
 import { ObjectClient, describeRef, refOf, type ObjectRef } from '../../kube/objects.ts';
 import { CelExpressionError, healthCheckReader, readyExprEvaluator } from '../../cel/expressions.ts';
 import { healthCheckFailedMessage, healthCheckPassedMessage } from '../../kstatus/aggregate.ts';
@@ -33,8 +33,9 @@ import { KustomizationPass, type RevisionState } from './pass.ts';
 import { dependencyNotReady, findDependencyCycle } from './dependencies.ts';
 import { upsertHistory } from './history.ts';
 import { healthTargets } from './health.ts';
-import { leaveDeleted, recordCompletedJobs } from './completed-jobs.ts';
-import { reportFailedJobs } from './failed-jobs.ts';
+import { jobId, leaveDeleted } from '../../jobs/ledger.ts';
+import { healthFailureMessage, logLinesFor, nextRetry, prepareJobs, recordJobRuns } from './job-runs.ts';
+import { runFailureHook } from './failure-hook.ts';
 import { buildManifests, fetchArtifact, ownerLabels, prepareObjects } from './manifests.ts';
 
 export interface KustomizationOptions {
@@ -48,9 +49,15 @@ export interface KustomizationOptions {
   defaultServiceAccount?: string;
   /** Flux's --no-cross-namespace-refs: a sourceRef into another namespace is refused. */
   noCrossNamespaceRefs?: boolean;
-  /** sluice's --failed-job-log-lines: a failed Job's Warning event carries this many of its last log lines. */
+  /**
+   * sluice's --failed-job-log-lines: a failed Job's run in the ledger, and a Warning event, keep this many of its
+   * last log lines (a Kustomization's sluice.dev/failed-job-log-lines annotation overrides it).
+   */
   failedJobLogLines?: number;
 }
+
+/** A failed health check, and the targets it covered (by `describeRef`). */
+type HealthFailure = Extract<HealthOutcome, { healthy: false }> & { subjects: string[] };
 
 export function kustomizationReconciler(
   ctx: ControllerContext,
@@ -69,7 +76,12 @@ export function kustomizationReconciler(
       return reconcileSource(pass);
     },
     async failed(pass, error) {
-      const retry = retryIntervalOf(pass.ks.spec);
+      // A Job's retry due sooner than retryInterval brings the next pass forward; a cancelled check goes on at once.
+      const due = nextRetry(pass);
+      const retry =
+        error.reason === 'HealthCheckCanceled'
+          ? 0
+          : Math.min(retryIntervalOf(pass.ks.spec), due ? Math.max(0, due.at - Date.now()) : Infinity);
       pass.request.log.error(
         { error: error.message },
         `Reconciliation failed after ${formatDuration(Date.now() - pass.started)}, next try in ${formatDuration(retry)}`,
@@ -184,7 +196,8 @@ export function kustomizationReconciler(
       desired: [],
       digest: '',
       changeSet: [],
-      jobsSeenComplete: new Set<string>(),
+      jobsSeen: new Map(),
+      triggers: new Map(),
     });
     const phase = (verb: string) =>
       pass.progress(
@@ -211,24 +224,34 @@ export function kustomizationReconciler(
       await phase('Detecting drift');
       lap('build');
 
+      await prepareJobs(pass);
       const started = Date.now();
       await apply(pass);
       lap('apply');
       const previous = status.inventory?.entries ?? [];
       status.inventory = { entries: revision.changeSet.map((c) => entryForRef(c.ref)) };
+      const logLines = logLinesFor(pass, options.failedJobLogLines ?? 0);
+      await recordJobRuns(pass, logLines);
+      let unhealthy: HealthFailure | undefined;
       try {
         await prune(pass, previous);
         lap('prune');
-        await checkHealth(pass);
+        unhealthy = await checkHealth(pass);
       } finally {
         // Even when the pass fails: a Job that completed must not run again because something else failed.
-        await recordCompletedJobs(pass);
+        await recordJobRuns(pass, logLines);
       }
+      if (unhealthy) throw healthCheckFailure(pass, unhealthy);
       lap('health');
 
       status.lastAppliedRevision = artifact.revision;
       pass.setReady('True', 'ReconciliationSucceeded', `Applied revision: ${artifact.revision}`);
       record(pass, 'ReconciliationSucceeded', Date.now() - started);
+    } catch (error) {
+      if (!pass.request.signal.aborted && !nextRetry(pass)) {
+        await runFailureHook(pass, { ctx, options, workDir, error });
+      }
+      throw error;
     } finally {
       await rm(workDir, { recursive: true, force: true });
       pass.request.log.debug({ revision: artifact.revision, phasesMs: phases }, 'reconcile phases');
@@ -256,7 +279,8 @@ export function kustomizationReconciler(
         force: pass.ks.spec.force ?? false,
         // Unlike Flux: a Job its TTL deleted after it completed is not drift, so it is not run again.
         skip: (desired, existing) => {
-          const skip = leaveDeleted(pass.status.completedJobs, desired, existing);
+          const skip =
+            !revision.triggers.has(jobId(desired)) && leaveDeleted(pass.status.jobRuns, desired, existing);
           if (skip) alreadyRan.push(describeRef(refOf(desired)));
           return skip;
         },
@@ -309,15 +333,16 @@ export function kustomizationReconciler(
 
   /**
    * With `wait`, every applied object (skipped ones aside) must become healthy; otherwise the listed
-   * `healthChecks`. Until then the revision is not recorded as applied, so dependents keep waiting.
+   * `healthChecks`. Until then the revision is not recorded as applied, so dependents keep waiting. Returns the
+   * failed outcome, for the caller to report once the Jobs' runs are recorded.
    */
-  async function checkHealth(pass: KustomizationPass): Promise<void> {
+  async function checkHealth(pass: KustomizationPass): Promise<HealthFailure | undefined> {
     const { ks, status } = pass;
     const revision = pass.current;
     const targets = healthTargets(ks, revision.changeSet, revision.desired);
     if (targets.length === 0) {
       deleteCondition(status, 'Healthy');
-      return;
+      return undefined;
     }
     const message = `Running health checks for revision ${revision.revision} with a timeout of ${formatDuration(revision.timeoutMs)}`;
     const wasHealthy = getCondition(status, 'Healthy')?.status === 'True';
@@ -328,14 +353,29 @@ export function kustomizationReconciler(
       message,
     });
     await pass.progress(message);
-    const outcome = await waitForHealth(pass.objects, targets, {
-      timeoutMs: revision.timeoutMs,
-      readers: pass.readers,
-      signal: pass.request.signal,
-    });
-    for (const job of outcome.jobsSeenComplete) revision.jobsSeenComplete.add(job);
+    const cancellation = healthCheckCancellation(pass);
+    let outcome: HealthOutcome;
+    try {
+      outcome = await waitForHealth(pass.objects, targets, {
+        timeoutMs: revision.timeoutMs,
+        readers: pass.readers,
+        signal: AbortSignal.any([pass.request.signal, cancellation.signal]),
+      });
+    } catch (error) {
+      if (!cancellation.signal.aborted || pass.request.signal.aborted) throw error;
+      const canceled = `health check canceled for revision ${revision.revision}: ${String(cancellation.signal.reason)}`;
+      setCondition(status, pass.generation, {
+        type: 'Healthy',
+        status: 'False',
+        reason: 'HealthCheckCanceled',
+        message: canceled,
+      });
+      throw new ReconcileError('HealthCheckCanceled', canceled, { cause: error });
+    } finally {
+      cancellation.abort();
+    }
+    for (const [subject, job] of outcome.jobsSeen) revision.jobsSeen.set(subject, job);
     if (!outcome.healthy) {
-      await reportFailedJobs(pass, targets, options.failedJobLogLines ?? 0);
       setCondition(status, pass.generation, {
         type: 'Healthy',
         status: 'False',
@@ -343,10 +383,7 @@ export function kustomizationReconciler(
         message: outcome.message,
       });
       record(pass, 'HealthCheckFailed', outcome.elapsedMs);
-      throw new ReconcileError(
-        'HealthCheckFailed',
-        healthCheckFailedMessage(outcome.elapsedMs, outcome.message),
-      );
+      return { ...outcome, subjects: targets.map((t) => describeRef(t.ref)) };
     }
     const passed = healthCheckPassedMessage(outcome.elapsedMs);
     setCondition(status, pass.generation, {
@@ -356,8 +393,55 @@ export function kustomizationReconciler(
       message: passed,
     });
     const changed = revision.changeSet.some((c) => c.action !== 'unchanged' && c.action !== 'skipped');
-    const newRevision = ks.status?.lastAppliedRevision !== revision.revision;
-    if (!wasHealthy || (newRevision && changed)) await pass.event('Normal', passed);
+    const isNewRevision = ks.status?.lastAppliedRevision !== revision.revision;
+    if (!wasHealthy || (isNewRevision && changed)) await pass.event('Normal', passed);
+    return undefined;
+  }
+
+  /**
+   * What ends a health check early, its abort reason saying why: `sluice rerun --force` asking to run a Job
+   * again, or, with `sluice.dev/on-new-revision: cancel`, the source moving on to a new revision (Flux's
+   * CancelHealthCheckOnNewRevision, per Kustomization). Both are followed in the informers' caches.
+   */
+  function healthCheckCancellation(pass: KustomizationPass): AbortController {
+    const controller = new AbortController();
+    const { namespace, name, annotations } = pass.ks.metadata;
+    const rerunAt = annotations?.[SluiceAnnotation.rerunRequestedAt];
+    ctx.kustomizations.follow(
+      namespace,
+      name ?? '',
+      (ks) => {
+        const now = ks.metadata.annotations ?? {};
+        const requested = now[SluiceAnnotation.rerunRequestedAt];
+        if (requested && requested !== rerunAt && now[SluiceAnnotation.rerunForce] === 'true') {
+          controller.abort(
+            `sluice rerun --force asked to run ${now[SluiceAnnotation.rerunJobs] ?? 'its Jobs'} again`,
+          );
+        }
+      },
+      controller.signal,
+    );
+    if (annotations?.[SluiceAnnotation.onNewRevision] === 'cancel') {
+      const { sourceRef } = pass.ks.spec;
+      ctx.gitRepositories.follow(
+        sourceRef.namespace || namespace,
+        sourceRef.name,
+        (source) => {
+          const revision = source.status?.artifact?.revision;
+          if (revision && revision !== pass.current.revision) {
+            controller.abort(`the source has a new revision, ${revision}`);
+          }
+        },
+        controller.signal,
+      );
+    }
+    return controller;
+  }
+
+  /** The Ready message of a failed health check: Flux's, then why the first failed Job failed. */
+  function healthCheckFailure(pass: KustomizationPass, failure: HealthFailure): ReconcileError {
+    const flux = healthCheckFailedMessage(failure.elapsedMs, failure.message);
+    return new ReconcileError('HealthCheckFailed', healthFailureMessage(flux, pass, failure.subjects));
   }
 
   /** The revision's outcome in status.history. */
