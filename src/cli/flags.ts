@@ -77,3 +77,15 @@ export function booleanOption(flags: string, description: string, defaultValue: 
     .preset('true')
     .default(defaultValue);
 }
+
+export type OutputFormat = 'table' | 'yaml' | 'json';
+
+/** `-o, --output`: table (the default), yaml or json, as `flux get` takes it. */
+export function outputOption(): Option {
+  return new Option('-o, --output <format>', 'output format: table, yaml or json')
+    .argParser((value: string): OutputFormat => {
+      if (value === 'table' || value === 'yaml' || value === 'json') return value;
+      throw new InvalidArgumentError('expected table, yaml or json');
+    })
+    .default('table');
+}

@@ -1,10 +1,10 @@
 // `sluice get ks|gitrepo [name]`: Flux's `flux get kustomizations` and `flux get sources git` tables, or the
 // objects as YAML or JSON; `--watch` prints a row for every change until Ctrl-C.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command } from 'commander';
 import { collectionPath } from '../api/meta.ts';
 import { stringify } from 'yaml';
 import { listWatch } from '../kube/watch.ts';
-import { withClusterOptions, type ClusterOptions } from './flags.ts';
+import { outputOption, withClusterOptions, type ClusterOptions, type OutputFormat } from './flags.ts';
 import {
   gitRepositoryKind,
   kustomizationKind,
@@ -17,7 +17,7 @@ import { ReportedFailure, runWithClient } from './status-log.ts';
 
 interface GetOptions extends ClusterOptions {
   allNamespaces?: boolean;
-  output: 'table' | 'yaml' | 'json';
+  output: OutputFormat;
   watch?: boolean;
   header: boolean;
   statusSelector?: string;
@@ -61,22 +61,13 @@ function statusFilter(selector: string | undefined): (object: FluxObject) => boo
   };
 }
 
-function parseOutput(value: string): GetOptions['output'] {
-  if (value === 'table' || value === 'yaml' || value === 'json') return value;
-  throw new InvalidArgumentError('expected table, yaml or json');
-}
-
 function getKindCommand(kind: FluxKind, name: string, aliases: string[], description: string): Command {
   const command = new Command(name)
     .aliases(aliases)
     .description(description)
     .argument('[name]', `only the ${kind.api.kind} with this name`)
     .option('-A, --all-namespaces', 'list the requested object(s) across all namespaces')
-    .addOption(
-      new Option('-o, --output <format>', 'output format: table, yaml or json')
-        .argParser(parseOutput)
-        .default('table'),
-    )
+    .addOption(outputOption())
     .option('-w, --watch', 'after listing the requested objects, watch for changes (until Ctrl-C)')
     .option('--no-header', 'skip the header when printing the results')
     .option(

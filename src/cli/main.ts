@@ -14,6 +14,8 @@ import { buildCommand } from './build.ts';
 import { diffCommand } from './diff.ts';
 import { createCommand } from './create.ts';
 import { reconcileCommand } from './reconcile.ts';
+import { historyCommand } from './history.ts';
+import { rerunCommand } from './rerun.ts';
 import { errorMessage } from '../errors.ts';
 
 export function program(): Command {
@@ -35,7 +37,9 @@ export function program(): Command {
     .addCommand(buildCommand())
     .addCommand(diffCommand())
     .addCommand(createCommand())
-    .addCommand(reconcileCommand());
+    .addCommand(reconcileCommand())
+    .addCommand(historyCommand())
+    .addCommand(rerunCommand());
 }
 
 // A reader that stops early (`sluice install --export | head`) is not an error.

@@ -89,27 +89,35 @@ function skippingStale(progress: Progress, stale: string | undefined): Progress 
   };
 }
 
-interface Context {
+export interface Context {
   objects: ObjectClient;
   timeoutMs: number;
   log: StatusLog;
   progress: () => Progress;
 }
 
-function refOf(kind: FluxKind, namespace: string, name: string): ObjectRef {
+export function refOf(kind: FluxKind, namespace: string, name: string): ObjectRef {
   return { apiVersion: kind.api.apiVersion, kind: kind.api.kind, namespace, name };
 }
 
 /** The object, which must exist and not be suspended (a request would not bypass suspend). */
-async function getReconcilable(ctx: Context, ref: ObjectRef): Promise<Reconcilable> {
+export async function getReconcilable(ctx: Context, ref: ObjectRef): Promise<Reconcilable> {
   const object = await ctx.objects.get<Reconcilable>(ref);
   if (!object) throw new Error(`${ref.kind} ${ref.name} not found in ${ref.namespace} namespace`);
   if (object.spec?.suspend) throw new Error('resource is suspended');
   return object;
 }
 
-/** Annotates the object with a new request and waits until a pass handled it; throws when that pass failed. */
-async function requestAndWait(ctx: Context, kind: FluxKind, object: Reconcilable): Promise<void> {
+/**
+ * Annotates the object with a new request (and `annotations`, given the request's value) and waits until a pass
+ * handled it; throws when that pass failed, else returns the object as that pass left it.
+ */
+export async function requestAndWait(
+  ctx: Context,
+  kind: FluxKind,
+  object: Reconcilable,
+  annotations: (requestedAt: string) => Record<string, string | null> = () => ({}),
+): Promise<Reconcilable | undefined> {
   const ref = refOf(kind, object.metadata.namespace, object.metadata.name);
   const previous = object.status?.lastHandledReconcileAt;
   let requestedAt = rfc3339Nano(nowNs());
@@ -118,7 +126,11 @@ async function requestAndWait(ctx: Context, kind: FluxKind, object: Reconcilable
   ctx.log.action(`annotating ${ref.kind} ${ref.name} in ${ref.namespace} namespace`);
   await ctx.objects.patch(
     ref,
-    { metadata: { annotations: { [Annotation.reconcileRequestedAt]: requestedAt } } },
+    {
+      metadata: {
+        annotations: { ...annotations(requestedAt), [Annotation.reconcileRequestedAt]: requestedAt },
+      },
+    },
     ContentType.mergePatch,
   );
   ctx.log.success(`${ref.kind} annotated`);
@@ -147,6 +159,7 @@ async function requestAndWait(ctx: Context, kind: FluxKind, object: Reconcilable
   if (outcome.state === 'succeeded') {
     ctx.log.success(`${kind.revisionVerb} revision ${kind.revisionOf(outcome.object) ?? ''}`);
   }
+  return outcome.state === 'succeeded' ? outcome.object : undefined;
 }
 
 async function reconcileKustomization(ctx: Context, namespace: string, name: string, withSource: boolean) {
@@ -170,13 +183,13 @@ async function reconcileGitRepository(ctx: Context, namespace: string, name: str
   await requestAndWait(ctx, gitRepositoryKind, repo);
 }
 
-interface ReconcileFlags extends ClusterOptions {
+export interface ReconcileFlags extends ClusterOptions {
   timeout: string;
   withSource?: boolean;
 }
 
 /** Runs `work` with a client; a failure becomes a `✗` line and exit code 1. */
-function run(flags: ReconcileFlags, work: (ctx: Context) => Promise<void>): Promise<void> {
+export function run(flags: ReconcileFlags, work: (ctx: Context) => Promise<void>): Promise<void> {
   return runWithClient(flags, (client, log) =>
     work({
       objects: new ObjectClient(client),
@@ -187,7 +200,7 @@ function run(flags: ReconcileFlags, work: (ctx: Context) => Promise<void>): Prom
   );
 }
 
-function withReconcileOptions(command: Command): Command {
+export function withReconcileOptions(command: Command): Command {
   return withClusterOptions(command).option(
     '--timeout <duration>',
     'how long to wait for the reconciliation',

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { dependentsOf, findDependencyCycle, sortByDependencies } from './dependencies.ts';
+import { dependentsOf, findDependencyCycle, pipelineOf, sortByDependencies } from './dependencies.ts';
 import type { Kustomization } from '../../api/kustomization.ts';
 
 const ks = (name: string, dependsOn: string[] = [], namespace = 'apps'): Kustomization => ({
@@ -70,5 +70,19 @@ describe('dependency graph', () => {
       dependentsOf(pre, all).map((k) => k.metadata.name),
       ['deploy', 'audit'],
     );
+  });
+
+  it("gives a Kustomization's pipeline: what it depends on, transitively, in order, then itself", () => {
+    const post = ks('post', ['app']);
+    const all = [
+      post,
+      ks('app', ['pre', 'infra/crds']),
+      ks('pre'),
+      ks('crds', [], 'infra'),
+      ks('other', ['pre']),
+    ];
+    const names = (list: Kustomization[]) => list.map((k) => `${k.metadata.namespace}/${k.metadata.name}`);
+    assert.deepEqual(names(pipelineOf(post, all)), ['apps/pre', 'infra/crds', 'apps/app', 'apps/post']);
+    assert.deepEqual(names(pipelineOf(ks('pre'), all)), ['apps/pre']);
   });
 });

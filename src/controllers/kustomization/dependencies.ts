@@ -112,3 +112,19 @@ export function dependentsOf(ks: Kustomization, all: Kustomization[]): Kustomiza
   const key = keyOf(ks);
   return all.filter((other) => dependencyKeys(other).includes(key));
 }
+
+/** A Kustomization's pipeline: everything it depends on, transitively, then itself, each after its dependencies. */
+export function pipelineOf(ks: Kustomization, all: Kustomization[]): Kustomization[] {
+  const byKey = new Map(all.map((k) => [keyOf(k), k]));
+  const members = new Map<string, Kustomization>();
+  const collect = (k: Kustomization) => {
+    if (members.has(keyOf(k))) return;
+    members.set(keyOf(k), k);
+    for (const dep of dependencyKeys(k)) {
+      const d = byKey.get(dep);
+      if (d) collect(d);
+    }
+  };
+  collect(ks);
+  return sortByDependencies([...members.values()]);
+}
