@@ -288,7 +288,10 @@ const status = objectField('What the reconciler last observed, applied and attem
         attempt: int64Field('1 for the first run of this manifest, one more per rerun or retry.'),
         trigger: enumField('What created the run.', ['Apply', 'Rerun', 'Retry', 'OnFailure']),
         uid: stringField('The uid of the Job object of this run.'),
-        result: enumField('How the run ended, or Running.', ['Running', 'Complete', 'Failed', 'Cancelled']),
+        result: enumField(
+          'How the run ended (Unknown: the Job was deleted before it was seen to end), or Running.',
+          ['Running', 'Complete', 'Failed', 'Cancelled', 'Unknown'],
+        ),
         startedAt: stringField('When the Job started.', { format: 'date-time' }),
         finishedAt: stringField('When the Job completed, failed or was cancelled.', { format: 'date-time' }),
         retryAt: stringField('When the next automatic attempt is due (sluice.dev/retry).', {
@@ -319,6 +322,20 @@ const status = objectField('What the reconciler last observed, applied and attem
     ),
   ),
   lastHandledRerunAt: stringField('sluice only: the last sluice.dev/rerun-requested-at value acted on.'),
+  lastFailureHookRevision: stringField('sluice only: the last revision the failure hook was started for.'),
+  completedJobs: arrayField(
+    'Deprecated (sluice before the run ledger): completed Jobs, read once into jobRuns, then dropped.',
+    objectField(
+      'A Job that completed for one exact manifest.',
+      {
+        id: stringField('<namespace>_<name>_batch_Job of the Job.'),
+        digest: stringField('Checksum of the Job manifest as applied, as <algorithm>:<hex>.'),
+        revision: stringField('The source revision the Job completed for.'),
+        completedAt: stringField('When the controller saw the Job complete.', { format: 'date-time' }),
+      },
+      ['id', 'digest', 'revision', 'completedAt'],
+    ),
+  ),
   history: arrayField(
     'The outcomes of the last reconciles, most recent first, one per built manifest set and outcome.',
     objectField(

@@ -219,10 +219,22 @@ export interface KustomizationStatus extends ReconcileRequestStatus {
   jobRuns?: JobRun[];
   /** sluice only: the last `sluice.dev/rerun-requested-at` value acted on. */
   lastHandledRerunAt?: string;
+  /** sluice only: the last revision the failure hook (`sluice.dev/on-failure-path`) was started for. */
+  lastFailureHookRevision?: string;
+  /** What sluice before the run ledger recorded; read once into `jobRuns`, then dropped. */
+  completedJobs?: LegacyCompletedJob[];
 }
 
-/** How a Job run ended, or that it has not yet. */
-export type JobRunResult = 'Running' | 'Complete' | 'Failed' | 'Cancelled';
+/** What sluice before the run ledger kept of a TTL Job that completed for one exact manifest. */
+export interface LegacyCompletedJob {
+  id: string;
+  digest: string;
+  revision: string;
+  completedAt: string;
+}
+
+/** How a Job run ended (Unknown: its Job was deleted before sluice saw it end), or that it has not yet. */
+export type JobRunResult = 'Running' | 'Complete' | 'Failed' | 'Cancelled' | 'Unknown';
 
 /** What created the run: an apply, `sluice rerun`, the Job's own retry annotation, or a failure hook. */
 export type JobRunTrigger = 'Apply' | 'Rerun' | 'Retry' | 'OnFailure';

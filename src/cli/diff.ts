@@ -7,7 +7,7 @@ import { createTwoFilesPatch } from 'diff';
 import YAML from 'yaml';
 import type { KubeObject } from '../kube/client.ts';
 import { ObjectClient, describeRef, refOf } from '../kube/objects.ts';
-import { leaveDeleted } from '../jobs/ledger.ts';
+import { leaveDeleted, ledgerOf } from '../jobs/ledger.ts';
 import { ResourceManager } from '../ssa/manager.ts';
 import { parseObjectId } from '../inventory/inventory.ts';
 import { FieldManager } from '../api/meta.ts';
@@ -52,7 +52,7 @@ export function diffCommand(): Command {
           force: live.spec.force ?? false,
           // As the controller: a Job its TTL deleted after it completed for this manifest is not created again.
           skip: (desired, existing) => {
-            const skip = leaveDeleted(live.status?.jobRuns, desired, existing);
+            const skip = leaveDeleted(ledgerOf(live.status), desired, existing);
             if (skip) alreadyRan.add(describeRef(refOf(desired)));
             return skip;
           },

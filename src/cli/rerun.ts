@@ -52,7 +52,7 @@ export function rerunCommand(): Command {
       );
       ctx.log.action(`running ${chosen.map((c) => `Job/${c.namespace}/${c.name}`).join(', ')} again`);
       const after = await requestAndWait(ctx, kustomizationKind, ks, (requestedAt) => ({
-        [SluiceAnnotation.rerunJobs]: chosen.map((c) => c.name).join(','),
+        [SluiceAnnotation.rerunJobs]: chosen.map((c) => `${c.namespace}/${c.name}`).join(','),
         [SluiceAnnotation.rerunForce]: flags.force ? 'true' : null,
         [SluiceAnnotation.rerunRequestedAt]: requestedAt,
       }));

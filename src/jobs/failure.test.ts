@@ -2,7 +2,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Pod } from '../kube/pods.ts';
-import { describeFailure, failureCause, redact, truncateStart } from './failure.ts';
+import {
+  MAX_MESSAGE_CHARS,
+  describeFailure,
+  failureCause,
+  redact,
+  truncateEnd,
+  truncateStart,
+} from './failure.ts';
 import { secretNamesFor } from './secrets.ts';
 
 const pod = (name: string, phase: string, terminated?: Record<string, unknown>, init = false): Pod => ({
@@ -69,8 +76,14 @@ describe('Job failure', () => {
   it('bounds what it keeps and takes Secret values out', () => {
     const long = 'x'.repeat(5000);
     const failure = describeFailure(backoff, [pod('m', 'Failed', { exitCode: 1, message: long })]);
-    assert.equal(failure.terminationMessage?.length, 1024);
+    assert.equal(
+      failure.terminationMessage?.length,
+      5000,
+      'kept whole, so a Secret value is not cut before redaction',
+    );
+    assert.equal(truncateEnd(long, MAX_MESSAGE_CHARS).length, 1024);
     assert.equal(truncateStart('abcdef', 4), '…def');
+    assert.equal(truncateEnd('abcdef', 4), 'abc…');
     assert.equal(
       redact('password=hunter22 user=admin', ['hunter22', 'admin', '']),
       'password=[redacted] user=[redacted]',
@@ -100,5 +113,6 @@ describe('Job failure', () => {
       },
     };
     assert.deepEqual(secretNamesFor(withSecrets, 'migration'), ['db', 'app-env', 'tls', 'token']);
+    assert.deepEqual(secretNamesFor(withSecrets), ['db', 'app-env', 'not-mine', 'tls', 'token']);
   });
 });

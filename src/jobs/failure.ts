@@ -20,7 +20,8 @@ export function failedContainer(pod: Pod): { name: string; terminated: Container
 
 /**
  * The failure of a Job from its Failed condition and its pods (oldest first): the newest failed pod's failed
- * container, or the pod's own reason (Evicted, DeadlineExceeded) when no container says more.
+ * container, or the pod's own reason (Evicted, DeadlineExceeded) when no container says more. Messages are kept
+ * whole: the caller takes Secret values out, then cuts them to MAX_MESSAGE_CHARS.
  */
 export function describeFailure(condition: JobFailure, pods: readonly Pod[]): JobFailure {
   const failure: JobFailure = { ...condition };
@@ -32,7 +33,7 @@ export function describeFailure(condition: JobFailure, pods: readonly Pod[]): Jo
   const container = failedContainer(pod);
   if (!container) {
     if (pod.status?.reason) failure.terminationReason = pod.status.reason;
-    if (pod.status?.message) failure.terminationMessage = truncate(pod.status.message, MAX_MESSAGE_CHARS);
+    if (pod.status?.message) failure.terminationMessage = pod.status.message;
     return failure;
   }
   const { exitCode, signal, reason, message } = container.terminated;
@@ -44,7 +45,7 @@ export function describeFailure(condition: JobFailure, pods: readonly Pod[]): Jo
   if (bySignal !== undefined && reason !== 'OOMKilled') failure.signal = bySignal;
   if (reason) failure.terminationReason = reason;
   const text = message?.trim();
-  if (text) failure.terminationMessage = truncate(text, MAX_MESSAGE_CHARS);
+  if (text) failure.terminationMessage = text;
   return failure;
 }
 
@@ -78,7 +79,8 @@ export function truncateStart(text: string, max: number): string {
   return text.length <= max ? text : `…${text.slice(text.length - max + 1)}`;
 }
 
-function truncate(text: string, max: number): string {
+/** At most `max` characters, the start kept. */
+export function truncateEnd(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 

@@ -8,11 +8,13 @@ import {
   MAX_RUNS,
   MAX_RUNS_PER_JOB,
   cancelRun,
+  endVanishedRuns,
   isJobWithTTL,
   jobDigest,
   jobId,
   jobNameOfId,
   leaveDeleted,
+  ledgerOf,
   observe,
   resultOf,
   type ObservedJob,
@@ -182,5 +184,57 @@ describe('run ledger', () => {
     }
     assert.equal(runs.length, MAX_RUNS);
     assert.equal(runs[0]?.uid, '7-7');
+  });
+
+  it('moves a Job changed in place (same uid) to its new manifest, so the TTL rule follows it', () => {
+    const done = observe(undefined, { ...base, job: live('u1', 'Complete') });
+    const relabelled = job('db-migration', 'app:1', 60);
+    const moved = observe(done, { ...base, digest: jobDigest(relabelled), job: live('u1', 'Complete') });
+    assert.equal(moved.length, 1);
+    assert.equal(moved[0]?.digest, jobDigest(relabelled));
+    assert.equal(leaveDeleted(moved, relabelled, undefined), true);
+  });
+
+  it('ends a running run whose Job is gone as Unknown, and leaves the live one', () => {
+    let runs = observe(undefined, { ...base, job: live('u1', 'Running') });
+    runs = observe(runs, { ...base, job: live('u2', 'Running') });
+    const ended = endVanishedRuns(runs, base.id, 'u2', now);
+    assert.deepEqual(
+      ended.map((r) => [r.uid, r.result, r.failure?.reason]),
+      [
+        ['u2', 'Running', undefined],
+        ['u1', 'Unknown', 'Deleted'],
+      ],
+    );
+    assert.equal(endVanishedRuns(runs, base.id, undefined, now)[0]?.result, 'Unknown');
+  });
+
+  it('never drops the newest Complete run of a manifest to stay within its bound', () => {
+    let runs = observe(undefined, { ...base, job: live('done', 'Complete') });
+    for (let i = 0; i < 30; i++)
+      runs = observe(runs, { ...base, job: live(`f${i}`, 'Failed'), trigger: 'Rerun' });
+    assert.ok(runs.some((r) => r.uid === 'done'));
+    assert.equal(leaveDeleted(runs, m1, undefined), true);
+    assert.ok(runs.filter((r) => r.id === base.id).length <= MAX_RUNS_PER_JOB + 1);
+  });
+
+  it("reads an older sluice's status.completedJobs as Complete runs", () => {
+    const legacy = {
+      id: base.id,
+      digest: base.digest,
+      revision: 'main@sha1:old',
+      completedAt: '2026-11-30T10:00:00Z',
+    };
+    const runs = ledgerOf({ completedJobs: [legacy] });
+    assert.deepEqual(
+      runs.map((r) => [r.id, r.result, r.revision, r.finishedAt]),
+      [[base.id, 'Complete', 'main@sha1:old', '2026-11-30T10:00:00Z']],
+    );
+    assert.equal(leaveDeleted(runs, m1, undefined), true);
+    const both = ledgerOf({
+      jobRuns: observe(undefined, { ...base, job: live('u1', 'Complete') }),
+      completedJobs: [legacy],
+    });
+    assert.equal(both.length, 1, 'not counted twice');
   });
 });

@@ -4,7 +4,13 @@
 // controller does next: a Job with a TTL that completed for its manifest is not created again, a failed Job with
 // a `sluice.dev/retry` budget is, and a failure hook runs once per failed revision.
 import { createHash } from 'node:crypto';
-import type { JobFailure, JobRun, JobRunResult, JobRunTrigger } from '../api/kustomization.ts';
+import type {
+  JobFailure,
+  JobRun,
+  JobRunResult,
+  JobRunTrigger,
+  LegacyCompletedJob,
+} from '../api/kustomization.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { objectId } from '../inventory/inventory.ts';
 
@@ -133,8 +139,12 @@ export function observe(runs: readonly JobRun[] | undefined, o: Observation): Jo
         ? conditionOf(o.job, 'Failed')?.lastTransitionTime
         : undefined;
   if (index >= 0) {
-    const run = ledger[index] as JobRun;
-    if (run.result !== 'Running') return ledger;
+    // The same Job object changed in place (a label, an annotation, the TTL): its run is now this manifest's.
+    const run = { ...(ledger[index] as JobRun), digest: o.digest };
+    if (run.result !== 'Running') {
+      ledger[index] = run;
+      return ledger;
+    }
     ledger[index] = {
       ...run,
       result,
@@ -187,14 +197,76 @@ export function cancelRun(
   );
 }
 
-/** Newest first, at most MAX_RUNS_PER_JOB per Job and MAX_RUNS in all. */
+/**
+ * The runs of a Job that ended unseen: still Running in the ledger, but that Job object is gone (deleted by hand,
+ * or by its TTL between passes) and `liveUid` is another one, or none. How they ended is Unknown.
+ */
+export function endVanishedRuns(
+  runs: readonly JobRun[] | undefined,
+  id: string,
+  liveUid: string | undefined,
+  now: Date,
+): JobRun[] {
+  return (runs ?? []).map((run) =>
+    run.id === id && run.result === 'Running' && run.uid !== liveUid
+      ? {
+          ...run,
+          result: 'Unknown',
+          finishedAt: now.toISOString(),
+          failure: { reason: 'Deleted', message: 'the Job was deleted before sluice saw it end' },
+        }
+      : run,
+  );
+}
+
+/**
+ * Newest first, at most MAX_RUNS_PER_JOB per Job and MAX_RUNS in all; the newest Complete run of each Job and
+ * manifest is never dropped, since the TTL rule reads it.
+ */
 function bound(runs: JobRun[]): JobRun[] {
+  const pinned = new Set<JobRun>();
+  const completed = new Set<string>();
+  for (const run of runs) {
+    const key = `${run.id} ${run.digest}`;
+    if (run.result === 'Complete' && !completed.has(key)) {
+      completed.add(key);
+      pinned.add(run);
+    }
+  }
   const perJob = new Map<string, number>();
-  return runs
-    .filter((run) => {
-      const seen = (perJob.get(run.id) ?? 0) + 1;
-      perJob.set(run.id, seen);
-      return seen <= MAX_RUNS_PER_JOB;
-    })
-    .slice(0, MAX_RUNS);
+  let total = pinned.size;
+  return runs.filter((run) => {
+    if (pinned.has(run)) return true;
+    const seen = (perJob.get(run.id) ?? 0) + 1;
+    perJob.set(run.id, seen);
+    if (seen > MAX_RUNS_PER_JOB || total >= MAX_RUNS) return false;
+    total++;
+    return true;
+  });
+}
+
+/**
+ * The ledger of a status, the runs an older sluice recorded as `status.completedJobs` included (each becomes a
+ * Complete run), so an upgrade does not run completed Jobs again.
+ */
+export function ledgerOf(
+  status: { jobRuns?: JobRun[]; completedJobs?: LegacyCompletedJob[] } | undefined,
+): JobRun[] {
+  const runs = [...(status?.jobRuns ?? [])];
+  for (const legacy of status?.completedJobs ?? []) {
+    if (runs.some((r) => r.id === legacy.id && r.digest === legacy.digest && r.result === 'Complete'))
+      continue;
+    runs.push({
+      id: legacy.id,
+      digest: legacy.digest,
+      revision: legacy.revision,
+      attempt: 1,
+      trigger: 'Apply',
+      uid: '',
+      result: 'Complete',
+      startedAt: legacy.completedAt,
+      finishedAt: legacy.completedAt,
+    });
+  }
+  return runs;
 }

@@ -36,6 +36,15 @@ export function retryPolicyOf(job: KubeObject): RetryPolicy | undefined {
   };
 }
 
+/** The policy, or none when the annotation cannot be read (the pass before the apply reports that error). */
+export function safeRetryPolicyOf(job: KubeObject): RetryPolicy | undefined {
+  try {
+    return retryPolicyOf(job);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The wait after the `attempt`-th failure: the backoff, doubled per earlier retry, never above the cap. */
 export const backoffAfter = (policy: RetryPolicy, attempt: number): number =>
   Math.min(policy.backoffMs * 2 ** Math.max(0, attempt - 1), policy.maxBackoffMs);

@@ -5,14 +5,17 @@ import type { KubeClient } from '../kube/client.ts';
 import type { Pod } from '../kube/pods.ts';
 import { errorMessage } from '../errors.ts';
 
-/** The Secret names one container of the pod reads: its env and envFrom, and every Secret volume of the pod. */
-export function secretNamesFor(pod: Pod, container: string): string[] {
-  const spec = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find(
-    (c) => c.name === container,
+/**
+ * The Secret names a container of the pod reads (every container when none is named): its env and envFrom, and
+ * every Secret volume of the pod.
+ */
+export function secretNamesFor(pod: Pod, container?: string): string[] {
+  const specs = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].filter(
+    (c) => container === undefined || c.name === container,
   );
   const names = [
-    ...(spec?.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.name),
-    ...(spec?.envFrom ?? []).map((e) => e.secretRef?.name),
+    ...specs.flatMap((spec) => (spec.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.name)),
+    ...specs.flatMap((spec) => (spec.envFrom ?? []).map((e) => e.secretRef?.name)),
     ...(pod.spec?.volumes ?? []).flatMap((v) => [
       v.secret?.secretName,
       ...(v.projected?.sources ?? []).map((s) => s.secret?.name),
@@ -25,7 +28,7 @@ export function secretNamesFor(pod: Pod, container: string): string[] {
 export async function secretValuesFor(
   client: KubeClient,
   pod: Pod,
-  container: string,
+  container?: string,
 ): Promise<{ values: string[] } | { withheld: string }> {
   const values: string[] = [];
   for (const name of secretNamesFor(pod, container)) {

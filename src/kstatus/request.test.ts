@@ -50,10 +50,14 @@ describe('requestOutcome for a reconcile request (requestedAt)', () => {
     assert.deepEqual(requestOutcome(ks, request), { state: 'failed', message });
   });
 
-  it('keeps waiting, showing why, while a dependency or the source is not ready yet', () => {
+  it('keeps waiting, showing why, while a dependency or the source is not ready yet, or a check was cancelled', () => {
     for (const [message, reason] of [
       ["dependency 'ns/db' is not ready", 'DependencyNotReady'],
       ['Source artifact not found, retrying in 30s', 'ArtifactFailed'],
+      [
+        'health check canceled for revision main@sha1:a: the source has a new revision, main@sha1:b',
+        'HealthCheckCanceled',
+      ],
     ] as const) {
       const ks = {
         metadata,

@@ -33,12 +33,13 @@ export type RequestOutcome<T> =
 
 /**
  * Ready=False reasons that are waits, not failures: the controller reconciles again by itself, event-driven,
- * the moment the dependency or the source's artifact is there.
+ * the moment the dependency or the source's artifact is there, or at once after a cancelled health check.
  */
 function waiting(ready: { reason?: string; message?: string }): boolean {
   return (
     ready.reason === 'DependencyNotReady' ||
     ready.reason === 'Progressing' ||
+    ready.reason === 'HealthCheckCanceled' ||
     (ready.reason === 'ArtifactFailed' && /artifact not found/i.test(ready.message ?? ''))
   );
 }

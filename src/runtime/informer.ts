@@ -84,9 +84,11 @@ export class Informer<T extends KubeObjectHeader = KubeObjectHeader> {
       updated: (_, object) => objectKey(object) === key && changed(object),
     };
     this.handlers.push(handler);
-    signal.addEventListener('abort', () => this.handlers.splice(this.handlers.indexOf(handler), 1), {
-      once: true,
-    });
+    const remove = () => {
+      const index = this.handlers.indexOf(handler);
+      if (index >= 0) this.handlers.splice(index, 1);
+    };
+    signal.addEventListener('abort', remove, { once: true });
     const cached = this.cache.get(key);
     if (cached) changed(cached);
   }
@@ -113,13 +115,14 @@ export class Informer<T extends KubeObjectHeader = KubeObjectHeader> {
     const previous = this.cache.get(key);
     if (type === 'DELETED') {
       this.cache.delete(key);
-      for (const h of this.handlers) h.deleted?.(previous ?? object);
+      // A copy: a handler may remove itself (follow()) while handlers are called.
+      for (const h of [...this.handlers]) h.deleted?.(previous ?? object);
       return;
     }
     this.cache.set(key, object);
-    if (!previous) for (const h of this.handlers) h.added?.(object);
+    if (!previous) for (const h of [...this.handlers]) h.added?.(object);
     else if (previous.metadata?.resourceVersion !== object.metadata?.resourceVersion) {
-      for (const h of this.handlers) h.updated?.(previous, object);
+      for (const h of [...this.handlers]) h.updated?.(previous, object);
     }
   }
 }

@@ -18,6 +18,8 @@ export interface WaitForHealthOptions {
   failFast?: boolean;
   /** Custom status readers tried before the built-in rules (CEL health checks). */
   readers?: StatusReader[];
+  /** Filled with the last state seen of each Job target, even when the wait ends in an error or is aborted. */
+  jobsSeen?: Map<string, KubeObject>;
   signal: AbortSignal;
 }
 
@@ -35,7 +37,7 @@ export async function waitForHealth(
 ): Promise<HealthOutcome> {
   const started = Date.now();
   const health: ObjectHealth[] = targets.map((t) => ({ id: describeRef(t.ref), jobWithTTL: t.jobWithTTL }));
-  const jobsSeen = new Map<string, KubeObject>();
+  const jobsSeen = options.jobsSeen ?? new Map<string, KubeObject>();
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
 

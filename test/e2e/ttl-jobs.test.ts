@@ -17,7 +17,8 @@ import { recordTimeline, type Timeline } from '../../dev/timeline.ts';
 import { runSluice } from '../support/cli.ts';
 import { jobManifest } from '../support/manifests.ts';
 import { scratchDir } from '../support/files.ts';
-import type { KubeObject } from '../../src/kube/client.ts';
+import { ContentType, type KubeObject } from '../../src/kube/client.ts';
+import { FieldManager } from '../../src/api/meta.ts';
 import type { JobRun } from '../../src/api/kustomization.ts';
 
 /** A Job that its TTL controller deletes as soon as it finishes. */
@@ -185,5 +186,54 @@ describe('Jobs deleted by their ttlSecondsAfterFinished', () => {
       "the one run is the first manifest's; the skipped one has none",
     );
     assert.equal(runs('init-once'), 1);
+  });
+
+  it("keep an older sluice's record (status.completedJobs) across the upgrade to the run ledger", async () => {
+    await env.git.createRepo('legacy', { 'job.yaml': migration('ghcr.io/org/my-app:v1.0.0', 'legacy-seed') });
+    await create(env, gitRepository(env, 'legacy'));
+    const spec = { wait: true, sourceRef: { kind: 'GitRepository', name: 'legacy' } };
+    await create(env, kustomization(env, 'legacy', spec));
+    const done = await waitForReady(env, 'legacy', 'True', 'ReconciliationSucceeded');
+    const legacyJob = { apiVersion: 'batch/v1', kind: 'Job', namespace: env.namespace, name: 'legacy-seed' };
+    await env.objects.waitUntilGone(legacyJob, AbortSignal.timeout(30_000));
+    // The status as sluice wrote it before the ledger: completedJobs, no jobRuns.
+    const [run] = statusOf(done).jobRuns ?? [];
+    const completedJobs = [
+      { id: run?.id, digest: run?.digest, revision: run?.revision, completedAt: run?.finishedAt },
+    ];
+    const rest = { ...(done['status'] as Record<string, unknown>) };
+    delete rest['jobRuns'];
+    // Written as the controller writes its status: server-side apply with its field manager, so the next write
+    // owns (and so can drop) completedJobs.
+    await env.client.patch(
+      `${ksPath(env)}/legacy/status`,
+      {
+        apiVersion: done.apiVersion,
+        kind: done.kind,
+        metadata: { name: 'legacy', namespace: env.namespace },
+        status: { ...rest, completedJobs },
+      },
+      ContentType.apply,
+      { fieldManager: FieldManager.kustomizationStatus, force: true },
+    );
+    await requestReconcile(env, 'Kustomization', 'legacy', 'upgraded');
+    const upgraded = await waitForReady(
+      env,
+      'legacy',
+      'True',
+      'ReconciliationSucceeded',
+      (o) => statusOf(o).lastHandledReconcileAt === 'upgraded',
+    );
+    assert.equal(
+      await env.objects.get(legacyJob),
+      undefined,
+      'the completed Job ran again after the upgrade',
+    );
+    assert.equal(runs('legacy-seed'), 1);
+    assert.deepEqual(
+      statusOf(upgraded).jobRuns?.map((r) => [r.id, r.digest, r.result]),
+      [[run?.id, run?.digest, 'Complete']],
+    );
+    assert.equal((upgraded['status'] as { completedJobs?: unknown }).completedJobs, undefined);
   });
 });

@@ -31,10 +31,23 @@ export async function runFailureHook(pass: KustomizationPass, hook: FailureHookC
   const reason = hook.error instanceof ReconcileError ? hook.error.reason : 'ReconciliationFailed';
   if (!hookPath || !pass.revision || reason === 'HealthCheckCanceled') return;
   const { revision } = pass.current;
-  if (pass.status.jobRuns?.some((r) => r.trigger === 'OnFailure' && r.revision === revision)) return;
+  if (pass.status.lastFailureHookRevision === revision) return;
+  // A Job of this revision still running may yet succeed: an undo must not run beside its migration.
+  const running = pass.current.desired
+    .filter(isJob)
+    .some((job) => latestRun(pass.status.jobRuns, jobId(job))?.result === 'Running');
+  if (running) return;
+  // Once per failed revision, whatever becomes of the hook itself.
+  pass.status.lastFailureHookRevision = revision;
   try {
     await pass.progress(`Running the failure hook ${hookPath} for revision ${revision}`);
     const jobs = await buildHookJobs(pass, hook, hookPath);
+    const own = new Set(pass.current.desired.filter(isJob).map(jobId));
+    const clashing = jobs.filter((job) => own.has(jobId(job)));
+    if (clashing.length > 0) {
+      const names = clashing.map((j) => describeRef(refOf(j))).join(', ');
+      throw new Error(`${names} is applied by the Kustomization itself; give the hook's Jobs other names`);
+    }
     const env = failureEnvironment(pass, reason, errorMessage(hook.error));
     for (const job of jobs) {
       const ref = refOf(job);

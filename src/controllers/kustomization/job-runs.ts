@@ -12,6 +12,7 @@ import { jobPods, podLogTail, type Job, type Pod } from '../../kube/pods.ts';
 import { forceEnabled } from '../../ssa/annotations.ts';
 import {
   cancelRun,
+  endVanishedRuns,
   isJob,
   jobDigest,
   jobFailedCondition,
@@ -21,8 +22,16 @@ import {
   resultOf,
   updateRun,
 } from '../../jobs/ledger.ts';
-import { MAX_LOG_CHARS, describeFailure, failureCause, redact, truncateStart } from '../../jobs/failure.ts';
-import { backoffAfter, mayRetry, retryPolicyOf } from '../../jobs/retry.ts';
+import {
+  MAX_LOG_CHARS,
+  MAX_MESSAGE_CHARS,
+  describeFailure,
+  failureCause,
+  redact,
+  truncateEnd,
+  truncateStart,
+} from '../../jobs/failure.ts';
+import { backoffAfter, mayRetry, retryPolicyOf, safeRetryPolicyOf } from '../../jobs/retry.ts';
 import { secretValuesFor } from '../../jobs/secrets.ts';
 import { errorMessage } from '../../errors.ts';
 import { ReconcileError } from '../reconcile.ts';
@@ -57,16 +66,29 @@ export async function prepareJobs(pass: KustomizationPass): Promise<void> {
   await settleOlderRuns(pass);
 }
 
-/** `sluice rerun`: the named Jobs are deleted (a running one only with --force) and created again by the apply. */
+/**
+ * `sluice rerun`: the named Jobs (`namespace/name`, or a bare name) are deleted, a running one only with
+ * --force, and created again by the apply. The request counts as handled once that apply went through
+ * (`rerunApplied`), so a failed apply leaves it to the next pass.
+ */
 async function rerunRequested(pass: KustomizationPass): Promise<void> {
   const annotations = pass.ks.metadata.annotations ?? {};
   const requestedAt = annotations[SluiceAnnotation.rerunRequestedAt];
   if (!requestedAt || requestedAt === pass.status.lastHandledRerunAt) return;
-  pass.status.lastHandledRerunAt = requestedAt;
-  const names = (annotations[SluiceAnnotation.rerunJobs] ?? '').split(',').map((n) => n.trim());
+  pass.current.rerunRequestedAt = requestedAt;
+  const asked = (annotations[SluiceAnnotation.rerunJobs] ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   const force = annotations[SluiceAnnotation.rerunForce] === 'true';
+  const matches = (job: KubeObject, name: string) =>
+    name === job.metadata?.name || name === `${job.metadata?.namespace}/${job.metadata?.name}`;
+  const unknown = asked.filter((name) => !jobsOf(pass).some((job) => matches(job, name)));
+  if (unknown.length > 0) {
+    await pass.event('Warning', `not running ${unknown.join(', ')} again: this revision builds no such Job`);
+  }
   const rerun: string[] = [];
-  for (const job of jobsOf(pass).filter((j) => names.includes(j.metadata?.name ?? ''))) {
+  for (const job of jobsOf(pass).filter((j) => asked.some((name) => matches(j, name)))) {
     const ref = refOf(job);
     const live = await pass.objects.get(ref);
     if (live && resultOf(live) === 'Running') {
@@ -77,12 +99,8 @@ async function rerunRequested(pass: KustomizationPass): Promise<void> {
         );
         continue;
       }
-      pass.status.jobRuns = cancelRun(
-        pass.status.jobRuns,
-        uidOf(live),
-        'stopped by sluice rerun --force',
-        new Date(),
-      );
+      const why = 'stopped by sluice rerun --force';
+      pass.status.jobRuns = cancelRun(pass.status.jobRuns, uidOf(live), why, new Date());
     }
     if (live) await deleteJob(pass, ref);
     pass.current.triggers.set(jobId(job), 'Rerun');
@@ -91,21 +109,33 @@ async function rerunRequested(pass: KustomizationPass): Promise<void> {
   if (rerun.length > 0) await pass.event('Normal', `Running ${rerun.join(', ')} again (sluice rerun)`);
 }
 
-/** A failed Job with `sluice.dev/retry` left and its backoff over: deleted, so the apply runs it again. */
+/** After the apply: the rerun this pass acted on is done. */
+export function rerunApplied(pass: KustomizationPass): void {
+  const { rerunRequestedAt } = pass.current;
+  if (rerunRequestedAt) pass.status.lastHandledRerunAt = rerunRequestedAt;
+}
+
+/**
+ * A failed Job with `sluice.dev/retry` left: once its backoff is over it is deleted (if its TTL has not done so),
+ * so the apply runs it again; before that, a Job its TTL deleted is held back, not created again as drift.
+ */
 async function retryDue(pass: KustomizationPass): Promise<void> {
   for (const job of jobsOf(pass)) {
     const policy = retryPolicyOf(job);
-    if (!policy || pass.current.triggers.has(jobId(job))) continue;
-    const due = latestRun(pass.status.jobRuns, jobId(job))?.retryAt;
-    if (!due || Date.parse(due) > Date.now()) continue;
+    const id = jobId(job);
+    const run = latestRun(pass.status.jobRuns, id);
+    if (!policy || !run?.retryAt || pass.current.triggers.has(id)) continue;
     const ref = refOf(job);
     const live = await pass.objects.get(ref);
-    if (!live || resultOf(live) !== 'Failed') continue;
-    const run = pass.status.jobRuns?.find((r) => r.uid === uidOf(live));
-    if (!run?.retryAt || run.digest !== jobDigest(job) || Date.parse(run.retryAt) > Date.now()) continue;
+    if (live && (uidOf(live) !== run.uid || resultOf(live) !== 'Failed')) continue;
+    if (run.digest !== jobDigest(job)) continue;
+    if (Date.parse(run.retryAt) > Date.now()) {
+      if (!live) pass.current.held.add(id);
+      continue;
+    }
     pass.status.jobRuns = updateRun(pass.status.jobRuns, run.uid, ({ retryAt: _, ...rest }) => rest);
-    await deleteJob(pass, ref);
-    pass.current.triggers.set(jobId(job), 'Retry');
+    if (live) await deleteJob(pass, ref);
+    pass.current.triggers.set(id, 'Retry');
     const cause = run.failure ? `: ${failureCause(run.failure)}` : '';
     await pass.event(
       'Normal',
@@ -174,6 +204,7 @@ export async function recordJobRuns(pass: KustomizationPass, logLines: number): 
     try {
       const live = (await pass.objects.get(refOf(job))) ?? jobsSeen.get(subject);
       if (live) await recordRun(pass, job, live, { logLines });
+      pass.status.jobRuns = endVanishedRuns(pass.status.jobRuns, jobId(job), live?.metadata?.uid, new Date());
     } catch (error) {
       pass.request.log.info({ job: subject, error: errorMessage(error) }, 'cannot record the run of a Job');
     }
@@ -211,7 +242,7 @@ export async function recordRun(
   });
   if (failure?.log) await reportLog(pass, desired, failure);
   const run = pass.status.jobRuns.find((r) => r.uid === uid);
-  const policy = options.retry === false ? undefined : retryPolicyOf(desired);
+  const policy = options.retry === false ? undefined : safeRetryPolicyOf(desired);
   if (run && policy && mayRetry(policy, run) && !run.retryAt && run.digest === jobDigest(desired)) {
     const due = Date.parse(run.finishedAt ?? new Date().toISOString()) + backoffAfter(policy, run.attempt);
     pass.status.jobRuns = updateRun(pass.status.jobRuns, uid, (r) => ({
@@ -221,7 +252,11 @@ export async function recordRun(
   }
 }
 
-/** Why a Job failed, from its Failed condition and pods; its termination message and log never carry a Secret. */
+/**
+ * Why a Job failed, from its Failed condition and pods. What the pod wrote (its termination message, its log)
+ * has the values of the Secrets it reads taken out before it is cut to size, and is not kept at all when one of
+ * those Secrets cannot be read.
+ */
 async function readFailure(pass: KustomizationPass, job: Job, logLines: number): Promise<JobFailure> {
   const condition = jobFailedCondition(job) ?? { reason: 'Failed' };
   const client = pass.objects.client;
@@ -236,16 +271,21 @@ async function readFailure(pass: KustomizationPass, job: Job, logLines: number):
   }
   const failure = describeFailure(condition, pods);
   const pod = pods.find((p) => p.metadata.name === failure.pod);
-  if (!pod || !failure.container) return failure;
+  const wantsLog = logLines > 0 && failure.container !== undefined;
+  if (!pod || (!failure.terminationMessage && !wantsLog)) return failure;
   const secrets = await secretValuesFor(client, pod, failure.container);
   if ('withheld' in secrets) {
     delete failure.terminationMessage;
     failure.withheld = secrets.withheld;
     return failure;
   }
-  if (failure.terminationMessage)
-    failure.terminationMessage = redact(failure.terminationMessage, secrets.values);
-  if (logLines > 0) {
+  if (failure.terminationMessage) {
+    failure.terminationMessage = truncateEnd(
+      redact(failure.terminationMessage, secrets.values),
+      MAX_MESSAGE_CHARS,
+    );
+  }
+  if (wantsLog && failure.container) {
     try {
       const signal = AbortSignal.any([pass.request.signal, AbortSignal.timeout(LOG_READ_TIMEOUT_MS)]);
       const text = (await podLogTail(client, pod, failure.container, logLines, signal)).trimEnd();
@@ -295,7 +335,7 @@ export function nextRetry(pass: KustomizationPass): { run: JobRun; retries: numb
   let next: { run: JobRun; retries: number; at: number } | undefined;
   for (const job of pass.revision ? jobsOf(pass) : []) {
     const run = latestRun(pass.status.jobRuns, jobId(job));
-    const policy = retryPolicyOf(job);
+    const policy = run?.retryAt ? safeRetryPolicyOf(job) : undefined;
     if (!run?.retryAt || !policy || run.digest !== jobDigest(job)) continue;
     const at = Date.parse(run.retryAt);
     if (!next || at < next.at) next = { run, retries: policy.retries, at };

@@ -9,6 +9,7 @@ import type { ReconcileRequest } from '../../runtime/controller.ts';
 import type { EventRecorder, EventType } from '../../runtime/events.ts';
 import type { StatusReader } from '../../kstatus/status.ts';
 import { ResourceManager, type ChangeSetEntry } from '../../ssa/manager.ts';
+import { ledgerOf } from '../../jobs/ledger.ts';
 import { Pass } from '../reconcile.ts';
 import type { ReadyCheck } from './dependencies.ts';
 
@@ -28,6 +29,10 @@ export interface RevisionState {
   jobsSeen: Map<string, KubeObject>;
   /** What made a Job run again in this pass (`sluice rerun`, a retry), by ledger id; absent: the apply. */
   triggers: Map<string, JobRunTrigger>;
+  /** Jobs (by ledger id) not to create in this pass: a failed one whose TTL deleted it, its retry not due yet. */
+  held: Set<string>;
+  /** The `sluice rerun` request this pass acts on, handled once the apply went through. */
+  rerunRequestedAt?: string;
 }
 
 export interface KustomizationPassContext {
@@ -58,6 +63,11 @@ export class KustomizationPass extends Pass<Kustomization, KustomizationStatus> 
     });
     this.objects = context.objects;
     this.resources = new ResourceManager(context.objects);
+    // An older sluice's status.completedJobs become runs of the ledger, so its completed Jobs stay done.
+    if (this.status.completedJobs) {
+      this.status.jobRuns = ledgerOf(this.status);
+      delete this.status.completedJobs;
+    }
   }
 
   get ks(): Kustomization {

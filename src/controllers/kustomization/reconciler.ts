@@ -34,7 +34,14 @@ import { dependencyNotReady, findDependencyCycle } from './dependencies.ts';
 import { upsertHistory } from './history.ts';
 import { healthTargets } from './health.ts';
 import { jobId, leaveDeleted } from '../../jobs/ledger.ts';
-import { healthFailureMessage, logLinesFor, nextRetry, prepareJobs, recordJobRuns } from './job-runs.ts';
+import {
+  healthFailureMessage,
+  logLinesFor,
+  nextRetry,
+  prepareJobs,
+  recordJobRuns,
+  rerunApplied,
+} from './job-runs.ts';
 import { runFailureHook } from './failure-hook.ts';
 import { buildManifests, fetchArtifact, ownerLabels, prepareObjects } from './manifests.ts';
 
@@ -182,7 +189,10 @@ export function kustomizationReconciler(
       }
     }
     await reconcileRevision(pass, artifact);
-    return { requeueAfterMs: withJitter(intervalOf(ks.spec)) };
+    // A Job that is no health target can fail with a retry due before the next interval.
+    const retry = nextRetry(pass);
+    const interval = withJitter(intervalOf(ks.spec));
+    return { requeueAfterMs: retry ? Math.min(interval, Math.max(0, retry.at - Date.now())) : interval };
   }
 
   /** The phases for one revision: fetch, build, apply, prune, health, ready. */
@@ -198,6 +208,7 @@ export function kustomizationReconciler(
       changeSet: [],
       jobsSeen: new Map(),
       triggers: new Map(),
+      held: new Set(),
     });
     const phase = (verb: string) =>
       pass.progress(
@@ -227,6 +238,7 @@ export function kustomizationReconciler(
       await prepareJobs(pass);
       const started = Date.now();
       await apply(pass);
+      rerunApplied(pass);
       lap('apply');
       const previous = status.inventory?.entries ?? [];
       status.inventory = { entries: revision.changeSet.map((c) => entryForRef(c.ref)) };
@@ -279,8 +291,10 @@ export function kustomizationReconciler(
         force: pass.ks.spec.force ?? false,
         // Unlike Flux: a Job its TTL deleted after it completed is not drift, so it is not run again.
         skip: (desired, existing) => {
+          const id = jobId(desired);
           const skip =
-            !revision.triggers.has(jobId(desired)) && leaveDeleted(pass.status.jobRuns, desired, existing);
+            (!existing && revision.held.has(id)) ||
+            (!revision.triggers.has(id) && leaveDeleted(pass.status.jobRuns, desired, existing));
           if (skip) alreadyRan.push(describeRef(refOf(desired)));
           return skip;
         },
@@ -360,6 +374,7 @@ export function kustomizationReconciler(
         timeoutMs: revision.timeoutMs,
         readers: pass.readers,
         signal: AbortSignal.any([pass.request.signal, cancellation.signal]),
+        jobsSeen: revision.jobsSeen,
       });
     } catch (error) {
       if (!cancellation.signal.aborted || pass.request.signal.aborted) throw error;
@@ -374,7 +389,6 @@ export function kustomizationReconciler(
     } finally {
       cancellation.abort();
     }
-    for (const [subject, job] of outcome.jobsSeen) revision.jobsSeen.set(subject, job);
     if (!outcome.healthy) {
       setCondition(status, pass.generation, {
         type: 'Healthy',
