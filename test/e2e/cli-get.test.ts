@@ -118,6 +118,16 @@ spec:
     );
   });
 
+  it('takes the global flags before the verb and between sub-verbs too, as flux does', async () => {
+    const ns = env.namespace;
+    const after = await sluice('get', 'ks', '-n', ns);
+    assert.equal(after.code, 0, after.stderr);
+    const first = await runSluice(['-n', ns, 'get', 'ks'], { kubeconfigFirst: true });
+    assert.deepEqual(first, after);
+    const between = await runSluice(['get', '--namespace', ns, 'ks'], { kubeconfigFirst: true });
+    assert.deepEqual(between, after);
+  });
+
   it('get reports unknown names and empty namespaces on stderr, exit 1', async () => {
     const ns = env.namespace;
     const missing = await sluice('get', 'ks', 'nope', '-n', ns);

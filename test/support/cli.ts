@@ -15,14 +15,18 @@ export interface CliResult {
 }
 
 /**
- * `sluice <args> --kubeconfig <test cluster>` (or the kubeconfig given): its exit code and output, with stdin
- * not a terminal, no colour and no namespace override.
+ * `sluice <args> --kubeconfig <test cluster>` (or the kubeconfig given; `kubeconfigFirst` puts it before the
+ * verb): its exit code and output, with stdin not a terminal, no colour and no namespace override.
  */
-export async function runSluice(args: string[], options: { kubeconfig?: string } = {}): Promise<CliResult> {
+export async function runSluice(
+  args: string[],
+  options: { kubeconfig?: string; kubeconfigFirst?: boolean } = {},
+): Promise<CliResult> {
+  const kubeconfig = ['--kubeconfig', options.kubeconfig ?? testKubeconfig()];
   try {
     const { stdout, stderr } = await execFileAsync(
       process.execPath,
-      [cli, ...args, '--kubeconfig', options.kubeconfig ?? testKubeconfig()],
+      [cli, ...(options.kubeconfigFirst ? [...kubeconfig, ...args] : [...args, ...kubeconfig])],
       {
         env: { ...process.env, FORCE_COLOR: undefined, FLUX_SYSTEM_NAMESPACE: undefined },
       },
