@@ -55,12 +55,16 @@ describe('local control plane', () => {
     assert.ok(ranMs >= 1000, `Job ran ${ranMs}ms; its pod asked for 2s`);
   });
 
+  // kwok writes the message annotation into YAML unquoted: a message with ": " must be a quoted YAML string.
   it('fails a Job whose pod carries the failure label, with the exit code and message it asks for', async () => {
     await ctx.client.create(
       jobs(),
       job('broken', {
         labels: { [FAIL_LABEL]: 'true' },
-        annotations: { [`${FAIL_LABEL}/exit-code`]: '3', [`${FAIL_LABEL}/message`]: 'migration-failed' },
+        annotations: {
+          [`${FAIL_LABEL}/exit-code`]: '3',
+          [`${FAIL_LABEL}/message`]: '"ERROR: migration failed"',
+        },
       }),
     );
     const failed = await waitForObject(ctx.client, jobs(), 'broken', isTrue('Failed'), {
@@ -77,7 +81,7 @@ describe('local control plane', () => {
     };
     assert.equal(pod.phase, 'Failed');
     assert.equal(pod.containerStatuses[0]?.state.terminated.exitCode, 3);
-    assert.equal(pod.containerStatuses[0]?.state.terminated.message, 'migration-failed');
+    assert.equal(pod.containerStatuses[0]?.state.terminated.message, 'ERROR: migration failed');
   });
 
   it('rolls out a Deployment until it is Available', async () => {

@@ -80,7 +80,8 @@ export function failingPod(
       [`${KWOK_FAIL}/jitter-delay`]: '300ms',
       ...(failure.exitCode !== undefined ? { [`${KWOK_FAIL}/exit-code`]: String(failure.exitCode) } : {}),
       ...(failure.reason ? { [`${KWOK_FAIL}/reason`]: failure.reason } : {}),
-      ...(failure.message ? { [`${KWOK_FAIL}/message`]: failure.message } : {}),
+      // kwok writes it into YAML unquoted: quoted, a message may hold ": " and quotes.
+      ...(failure.message ? { [`${KWOK_FAIL}/message`]: JSON.stringify(failure.message) } : {}),
       ...failure.podAnnotations,
     },
   };
