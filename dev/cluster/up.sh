@@ -105,7 +105,7 @@ EOF
 # The fake node runs no processes, so kwok serves a container's log from a file: .cluster/container-logs/
 # <container>.log for the container names below (the seeds' Jobs and the tests'), default.log for any other.
 # Files are in the CRI log format ("<RFC3339Nano time> stdout F <line>"); whoever wants a log writes its file.
-LOG_CONTAINERS=(migration cache pre post seed)
+LOG_CONTAINERS=(migration cache pre post seed manager)
 
 kwok_logs_config() {
   local dir=$STATE/container-logs name

@@ -3,6 +3,8 @@ KUBERNETES_VERSION=v1.36.3
 ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 KUSTOMIZE_VERSION=v5.8.1
+# The real flux CLI the compatibility tests run against sluice (dev/flux/build-cli.sh).
+FLUX_CLI_VERSION=v2.9.5
 MIN_GO_MINOR=26   # k8s.io/kubernetes v1.36 declares go 1.26.0
 # How long build.sh took from empty Go caches on this project's 2-core machines (297 s on 2026-12-01; 676 s and
 # 713 s on slower ones before); up.sh announces it before a build.

@@ -1,6 +1,7 @@
 // Building blocks for our CustomResourceDefinitions: the CRD object shape and small constructors for structural
 // OpenAPI v3 schemas (every node typed, free-form content only where it is marked so), so that each kind's CRD
 // reads as a list of fields.
+import { sluiceVersion } from '../version.ts';
 import type { ApiType } from './meta.ts';
 
 export interface JsonSchema {
@@ -62,8 +63,16 @@ export interface CustomResourceDefinition {
   };
 }
 
-/** Labels on every CRD sluice installs, so they can be found (and later uninstalled) together. */
-export const crdLabels = { 'app.kubernetes.io/part-of': 'sluice' } as const;
+/**
+ * Labels on every CRD sluice installs. Flux's tools find a Flux install by `part-of: flux` (`flux check` lists
+ * the CRDs by it, `flux uninstall` deletes by it), and `flux check` and `flux version` print
+ * `<part-of>-<version>` of the GitRepository CRD as the distribution: `flux-sluice-v0.1.0`.
+ */
+export const crdLabels = {
+  'app.kubernetes.io/part-of': 'flux',
+  'app.kubernetes.io/managed-by': 'sluice',
+  'app.kubernetes.io/version': `sluice-v${sluiceVersion}`,
+} as const;
 
 export function crdName(api: ApiType): string {
   return `${api.plural}.${api.group}`;

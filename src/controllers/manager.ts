@@ -90,12 +90,14 @@ export class Manager {
     this.controllers = {
       git: new Controller(reconcilers.git(this.context, sourceEvents), {
         kind: 'GitRepository',
+        group: GitRepositoryApi.group,
         log,
         concurrency: 2,
         metrics: options.metrics,
       }),
       kustomization: new Controller(reconcilers.kustomization(this.context, kustomizeEvents), {
         kind: 'Kustomization',
+        group: KustomizationApi.group,
         log,
         concurrency: options.concurrent ?? 4,
         metrics: options.metrics,

@@ -75,9 +75,13 @@ describe('install manifests', () => {
 
   it('run one controller replica with leader election, as the non-root user of the image', () => {
     const deployment = one(objects, 'Deployment');
+    // Flux's labels, which its tools select by (flux check, version, logs, stats, uninstall).
     assert.deepEqual(deployment.metadata?.labels, {
       'app.kubernetes.io/name': 'sluice-controller',
-      'app.kubernetes.io/part-of': 'sluice',
+      'app.kubernetes.io/component': 'sluice-controller',
+      'app.kubernetes.io/instance': 'ops',
+      'app.kubernetes.io/part-of': 'flux',
+      'app.kubernetes.io/managed-by': 'sluice',
       'app.kubernetes.io/version': '9.9.9',
     });
     const spec = deployment['spec'] as {

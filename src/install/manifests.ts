@@ -15,7 +15,14 @@ export const controllerLeaseName = 'sluice-controller-leader-election';
 /** The Dockerfile's USER: the container runs as this uid and gid, never as root. */
 export const controllerUid = 65532;
 
-export const partOfLabels = { 'app.kubernetes.io/part-of': 'sluice' } as const;
+/**
+ * Flux's tools find a Flux install's components by `app.kubernetes.io/part-of: flux` (`flux check`, `version`,
+ * `logs`, `stats`, `uninstall` all select by it); `managed-by: sluice` says which tool installed them.
+ */
+export const partOfLabels = {
+  'app.kubernetes.io/part-of': 'flux',
+  'app.kubernetes.io/managed-by': 'sluice',
+} as const;
 
 /** Where the controller keeps its artifacts in the pod (an emptyDir: they are fetched again after a restart). */
 export const storagePath = '/data';
@@ -50,8 +57,18 @@ export function controllerArgs(): string[] {
   ];
 }
 
-function labels(version: string): Record<string, string> {
-  return { 'app.kubernetes.io/name': controllerName, ...partOfLabels, 'app.kubernetes.io/version': version };
+/** As Flux labels each component: its name and component, the install's instance (namespace) and version. */
+function labels({
+  namespace,
+  version,
+}: Pick<InstallManifestOptions, 'namespace' | 'version'>): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': controllerName,
+    'app.kubernetes.io/component': controllerName,
+    'app.kubernetes.io/instance': namespace,
+    ...partOfLabels,
+    'app.kubernetes.io/version': version,
+  };
 }
 
 export function namespaceManifest(namespace: string): KubeObject {
@@ -62,6 +79,7 @@ export function namespaceManifest(namespace: string): KubeObject {
       name: namespace,
       // As Flux labels flux-system: the controller's pod meets the restricted Pod Security Standard.
       labels: {
+        'app.kubernetes.io/instance': namespace,
         ...partOfLabels,
         'pod-security.kubernetes.io/warn': 'restricted',
         'pod-security.kubernetes.io/warn-version': 'latest',
@@ -74,7 +92,7 @@ function serviceAccount({ namespace, version }: InstallManifestOptions): KubeObj
   return {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
-    metadata: { name: controllerName, namespace, labels: labels(version) },
+    metadata: { name: controllerName, namespace, labels: labels({ namespace, version }) },
   };
 }
 
@@ -82,7 +100,7 @@ function clusterRoleBinding({ namespace, version }: InstallManifestOptions): Kub
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRoleBinding',
-    metadata: { name: clusterRoleBindingName(namespace), labels: labels(version) },
+    metadata: { name: clusterRoleBindingName(namespace), labels: labels({ namespace, version }) },
     // As Flux's kustomize-controller: it applies arbitrary manifests (any kind, any namespace), so it needs
     // cluster-admin; that also covers its Leases, Events and impersonating the Kustomizations' service accounts.
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
@@ -101,14 +119,14 @@ function deployment({ namespace, image, version }: InstallManifestOptions): Kube
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: controllerName, namespace, labels: labels(version) },
+    metadata: { name: controllerName, namespace, labels: labels({ namespace, version }) },
     spec: {
       replicas: 1,
       // The selector is immutable: no version in it, so an upgrade is an ordinary rollout.
       selector: { matchLabels: { 'app.kubernetes.io/name': controllerName } },
       template: {
         metadata: {
-          labels: labels(version),
+          labels: labels({ namespace, version }),
           annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(metricsPort) },
         },
         spec: {

@@ -33,6 +33,8 @@ export class TerminalError extends Error {
 export interface ControllerOptions {
   /** Kind name for logs and metrics, e.g. "Kustomization". */
   kind: string;
+  /** The kind's API group, e.g. "kustomize.toolkit.fluxcd.io": logged as controller-runtime does. */
+  group?: string;
   concurrency?: number;
   backoff?: BackoffOptions;
   log?: Logger;
@@ -65,7 +67,12 @@ export class Controller {
     this.reconcile = reconcile;
     this.options = options;
     this.name = options.kind.toLowerCase();
-    this.log = (options.log ?? silentLogger).child({ controller: this.name });
+    // controller-runtime's keys: `flux logs --kind` matches controllerKind.
+    this.log = (options.log ?? silentLogger).child({
+      controller: this.name,
+      ...(options.group ? { controllerGroup: options.group } : {}),
+      controllerKind: options.kind,
+    });
     this.queue = new WorkQueue(
       options.backoff,
       options.observer ?? options.metrics?.queueObserver(this.name),

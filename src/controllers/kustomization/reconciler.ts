@@ -98,10 +98,10 @@ export function kustomizationReconciler(
     async afterStatusWritten(pass) {
       if (getCondition(pass.status, 'Ready')?.status !== 'True') return;
       const took = formatDuration(Date.now() - pass.started);
-      await pass.event(
-        'Normal',
-        `Reconciliation finished in ${took}, next run in ${formatDuration(intervalOf(pass.ks.spec))}`,
-      );
+      const finished = `Reconciliation finished in ${took}, next run in ${formatDuration(intervalOf(pass.ks.spec))}`;
+      // Logged as Flux's kustomize-controller logs it, so log queries on that line keep working.
+      pass.request.log.info({ revision: pass.status.lastAppliedRevision }, finished);
+      await pass.event('Normal', finished);
     },
   });
 
