@@ -13,7 +13,12 @@ import type { Metrics } from '../runtime/metrics.ts';
 import { Annotation, collectionPath } from '../api/meta.ts';
 import { GitRepositoryApi, type GitRepository } from '../api/gitrepository.ts';
 import { KustomizationApi, type Kustomization } from '../api/kustomization.ts';
-import { dependentsOf, sortByDependencies } from './kustomization/dependencies.ts';
+import {
+  dependentsOf,
+  judgesByExpression,
+  sortByDependencies,
+  wakesDependent,
+} from './kustomization/dependencies.ts';
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -48,15 +53,6 @@ export function needsReconcile(previous: KubeObjectHeader, current: KubeObjectHe
     annotation(previous) !== annotation(current) ||
     (!previous.metadata?.['deletionTimestamp'] && !!current.metadata?.['deletionTimestamp'])
   );
-}
-
-/** What dependents check: the Ready condition, the observed generation and the applied revision. */
-function readinessChanged(previous: Kustomization, current: Kustomization): boolean {
-  const ready = (k: Kustomization) => {
-    const c = k.status?.conditions?.find((x) => x.type === 'Ready');
-    return `${c?.status}/${c?.reason}/${k.status?.observedGeneration}/${k.status?.lastAppliedRevision}`;
-  };
-  return ready(previous) !== ready(current);
 }
 
 const sourceKey = (ks: Kustomization): string =>
@@ -136,10 +132,12 @@ export class Manager {
       added: enqueue(kustomization),
       updated: (previous, current) => {
         if (needsReconcile(previous, current)) enqueue(kustomization)(current);
-        // Event-driven dependsOn: dependents look again the moment a dependency settles, not 30s later.
-        if (readinessChanged(previous, current)) {
-          for (const dependent of dependentsOf(current, this.context.kustomizations.list()))
+        // Event-driven dependsOn: a dependent looks again the moment its dependency is ready for it, not 30s
+        // later, and not on every status write of the dependency.
+        for (const dependent of dependentsOf(current, this.context.kustomizations.list())) {
+          if (wakesDependent(previous, current, dependent, judgesByExpression(dependent, current))) {
             enqueue(kustomization)(dependent);
+          }
         }
       },
     });

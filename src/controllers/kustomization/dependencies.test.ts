@@ -1,6 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { dependentsOf, findDependencyCycle, pipelineOf, sortByDependencies } from './dependencies.ts';
+import {
+  dependentsOf,
+  findDependencyCycle,
+  judgesByExpression,
+  pipelineOf,
+  sortByDependencies,
+  wakesDependent,
+} from './dependencies.ts';
 import type { Kustomization } from '../../api/kustomization.ts';
 
 const ks = (name: string, dependsOn: string[] = [], namespace = 'apps'): Kustomization => ({
@@ -84,5 +91,41 @@ describe('dependency graph', () => {
     const names = (list: Kustomization[]) => list.map((k) => `${k.metadata.namespace}/${k.metadata.name}`);
     assert.deepEqual(names(pipelineOf(post, all)), ['apps/pre', 'infra/crds', 'apps/app', 'apps/post']);
     assert.deepEqual(names(pipelineOf(ks('pre'), all)), ['apps/pre']);
+  });
+
+  it('wakes a dependent only when its dependency is ready with news for it', () => {
+    const at = (k: Kustomization, ready: 'True' | 'False' | 'Unknown', revision: string): Kustomization => ({
+      ...k,
+      metadata: { ...k.metadata, generation: 1 },
+      status: {
+        observedGeneration: ready === 'True' ? 1 : 0,
+        lastAppliedRevision: revision,
+        conditions: [
+          { type: 'Ready', status: ready, reason: 'Progressing', message: '', lastTransitionTime: '' },
+        ],
+      },
+    });
+    const deploy = ks('deploy', ['pre']);
+    const post = at(ks('post', ['deploy']), 'True', 'r1');
+    // Reconciling, suspended or resumed at the revision the dependent applied: nothing for it.
+    assert.equal(wakesDependent(at(deploy, 'True', 'r1'), at(deploy, 'Unknown', 'r1'), post, false), false);
+    assert.equal(wakesDependent(at(deploy, 'Unknown', 'r1'), at(deploy, 'True', 'r1'), post, false), false);
+    // A new revision passed it, or the dependent waits for it: wake.
+    assert.equal(wakesDependent(at(deploy, 'Unknown', 'r2'), at(deploy, 'True', 'r2'), post, false), true);
+    const blocked = at(ks('post', ['deploy']), 'False', 'r1');
+    assert.equal(wakesDependent(at(deploy, 'False', 'r1'), at(deploy, 'True', 'r1'), blocked, false), true);
+    // Not ready: nothing to act on yet.
+    assert.equal(wakesDependent(at(deploy, 'True', 'r1'), at(deploy, 'False', 'r2'), blocked, false), false);
+    // Another source: its revision is none of the dependent's business.
+    const elsewhere: Kustomization = {
+      ...post,
+      spec: { ...post.spec, sourceRef: { kind: 'GitRepository', name: 'other' } },
+    };
+    assert.equal(wakesDependent(at(deploy, 'True', 'r1'), at(deploy, 'True', 'r2'), elsewhere, false), false);
+    // A readyExpr may read anything: any readiness change wakes.
+    assert.equal(wakesDependent(at(deploy, 'True', 'r1'), at(deploy, 'Unknown', 'r1'), post, true), true);
+    const withExpr = { ...post, spec: { ...post.spec, dependsOn: [{ name: 'deploy', readyExpr: 'true' }] } };
+    assert.equal(judgesByExpression(withExpr, deploy), true);
+    assert.equal(judgesByExpression(post, deploy), false);
   });
 });

@@ -128,3 +128,50 @@ export function pipelineOf(ks: Kustomization, all: Kustomization[]): Kustomizati
   collect(ks);
   return sortByDependencies([...members.values()]);
 }
+
+/** Ready for its dependents: Ready=True for its current generation (what dependencyNotReady asks first). */
+function readyForDependents(ks: Kustomization): boolean {
+  const status = ks.status;
+  return (
+    status?.observedGeneration === ks.metadata.generation &&
+    getCondition(status ?? {}, 'Ready')?.status === 'True'
+  );
+}
+
+/**
+ * Whether a status change of `dependency` (from `previous` to `current`) is news to `dependent`, so that it
+ * should look again now: the dependency is ready, and the dependent is waiting for it (not Ready) or is built
+ * from the same source and has not applied the dependency's revision yet. A dependency reconciling, being
+ * suspended or resumed at the revision the dependent already applied wakes nothing. A dependent that judges it
+ * by a readyExpr is woken by any change of its readiness, since the expression may read anything.
+ */
+export function wakesDependent(
+  previous: Kustomization,
+  current: Kustomization,
+  dependent: Kustomization,
+  judgedByExpression: boolean,
+): boolean {
+  if (judgedByExpression) {
+    const readiness = (k: Kustomization) => {
+      const ready = getCondition(k.status ?? {}, 'Ready');
+      return `${ready?.status}/${ready?.reason}/${k.status?.observedGeneration}/${k.status?.lastAppliedRevision}`;
+    };
+    return readiness(previous) !== readiness(current);
+  }
+  if (!readyForDependents(current)) return false;
+  if (!readyForDependents(dependent)) return true;
+  return (
+    sameSource(current, dependent) &&
+    dependent.status?.lastAppliedRevision !== current.status?.lastAppliedRevision
+  );
+}
+
+/** Whether `dependent` judges `dependency` by a readyExpr. */
+export function judgesByExpression(dependent: Kustomization, dependency: Kustomization): boolean {
+  return (dependent.spec.dependsOn ?? []).some(
+    (d) =>
+      (d.namespace || dependent.metadata.namespace) === dependency.metadata.namespace &&
+      d.name === dependency.metadata.name &&
+      Boolean(d.readyExpr),
+  );
+}

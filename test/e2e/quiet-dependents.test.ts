@@ -1,0 +1,84 @@
+// Dependents are woken when their dependency is ready with news for them, not on every status write: suspending,
+// resuming or reconciling the middle stage of seed 001 at the revision the last stage already applied gives the
+// last stage no extra pass and no DependencyNotReady event; a new revision passing the middle stage still wakes
+// it at once (the 30s fallback is set to 10 minutes here, so only the wake can explain it).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  ksPath,
+  requestReconcile,
+  useControllerEnv,
+  waitForReady,
+  type ControllerEnv,
+} from '../support/controller.ts';
+import { runSluice } from '../support/cli.ts';
+import { applyPipeline, release, seedFiles } from '../../dev/seed.ts';
+import { waitForObject } from '../../dev/cluster.ts';
+import type { KubeObject } from '../../src/kube/client.ts';
+
+/** The events about a Kustomization, each counted as often as the API server says it happened. */
+async function eventCounts(env: ControllerEnv, name: string): Promise<Map<string, number>> {
+  const list = await env.client.get<{ items: { reason: string; count?: number }[] }>(
+    `/api/v1/namespaces/${env.namespace}/events`,
+    { fieldSelector: `involvedObject.kind=Kustomization,involvedObject.name=${name}` },
+  );
+  const counts = new Map<string, number>();
+  for (const e of list.items) counts.set(e.reason, (counts.get(e.reason) ?? 0) + (e.count ?? 1));
+  return counts;
+}
+
+const applied = (ks: KubeObject) => (ks['status'] as { lastAppliedRevision?: string }).lastAppliedRevision;
+
+describe('quiet, exact dependents', () => {
+  const env = useControllerEnv('e2e-quiet-deps', { controller: { requeueDependencyMs: 600_000 } });
+  const sluice = (...args: string[]) => runSluice([...args, '-n', env.namespace]);
+
+  it('leave the last stage alone while the middle stage is suspended, resumed and reconciled at its revision', async () => {
+    const files = await seedFiles();
+    await env.git.createRepo('my-app', files);
+    await applyPipeline(env.objects, files, {
+      namespace: env.namespace,
+      gitUrl: env.git.url('my-app'),
+      fieldManager: 'e2e-test',
+    });
+    const first = await waitForReady(env, 'app-post-deploy', 'True', 'ReconciliationSucceeded');
+    const before = await eventCounts(env, 'app-post-deploy');
+
+    for (const verb of ['suspend', 'resume', 'reconcile']) {
+      const run = await sluice(verb, 'ks', 'app-deploy');
+      assert.equal(run.code, 0, `${verb}: ${run.stderr}`);
+    }
+    // A pass of its own: whatever was queued for the last stage has run once this one is handled.
+    await requestReconcile(env, 'Kustomization', 'app-post-deploy', 'barrier');
+    await waitForReady(
+      env,
+      'app-post-deploy',
+      'True',
+      'ReconciliationSucceeded',
+      (o) => (o['status'] as { lastHandledReconcileAt?: string }).lastHandledReconcileAt === 'barrier',
+    );
+    const after = await eventCounts(env, 'app-post-deploy');
+    assert.equal(
+      after.get('DependencyNotReady') ?? 0,
+      before.get('DependencyNotReady') ?? 0,
+      'DependencyNotReady events',
+    );
+    assert.equal(
+      after.get('ReconciliationSucceeded') ?? 0,
+      (before.get('ReconciliationSucceeded') ?? 0) + 1,
+      'passes of app-post-deploy besides the one asked for',
+    );
+
+    // A new revision through the middle stage still wakes the last one at once.
+    const commit = await env.git.commit('my-app', release(files, 'v1.0.1'), 'release v1.0.1');
+    await requestReconcile(env, 'GitRepository', 'my-app', commit);
+    const released = await waitForObject(
+      env.client,
+      ksPath(env),
+      'app-post-deploy',
+      (o) => applied(o) === `main@sha1:${commit}`,
+      { description: 'app-post-deploy at the new revision', timeoutMs: 30_000 },
+    );
+    assert.notEqual(applied(released), applied(first));
+  });
+});
