@@ -21,10 +21,12 @@ import { ownClusters, repoRoot, type LocalCluster } from '../dev/cluster.ts';
 import { applyPipeline, release, seedFiles, waitForPipeline } from '../dev/seed.ts';
 import { recordTimeline, firstAt, type Timeline } from '../dev/timeline.ts';
 import { errorMessage } from '../src/errors.ts';
+import { fluxControllerDir, type FluxController } from '../dev/flux.ts';
 
 const run = promisify(execFile);
 const cache = process.env.SLUICE_CACHE_DIR ?? path.join(process.env.HOME ?? '', '.cache/sluice');
-const fluxBin = path.join(cache, 'bin/flux-kc-v1.9.4-sc-v1.9.4');
+/** Flux's controllers, as dev/flux/build-controllers.sh builds them (npm run bench:build-flux). */
+const fluxBin = (name: FluxController) => fluxControllerDir(name);
 const kubectl = path.join(cache, 'bin/kubernetes-v1.36.3/kubectl');
 const namespace = 'bench-pipeline';
 /** Flux's dependents look again only every 30s, so a release can take minutes there. */
@@ -65,6 +67,7 @@ const sluice: Engine = {
         '--log-level=debug', // the per-phase timings are printed with each release
         '--metrics-addr=0',
         '--health-addr=0',
+        '--storage-addr=0',
       ]),
     ];
   },
@@ -75,9 +78,11 @@ const flux: Engine = {
   needsTargetNamespace: true,
   cluster: ownClusters.benchFlux,
   async install(_client, kubeconfig) {
-    const crds = (await readdir(path.join(fluxBin, 'crds')))
-      .map((f) => ['-f', path.join(fluxBin, 'crds', f)])
-      .flat();
+    const crds: string[] = [];
+    for (const name of ['source-controller', 'kustomize-controller'] as const) {
+      const dir = path.join(await fluxBin(name), 'crds');
+      for (const file of await readdir(dir)) crds.push('-f', path.join(dir, file));
+    }
     await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', ...crds]);
     await run(kubectl, [
       '--kubeconfig',
@@ -96,7 +101,7 @@ const flux: Engine = {
     return [
       spawnLogged(
         'source-controller',
-        path.join(fluxBin, 'source-controller'),
+        path.join(await fluxBin('source-controller'), 'source-controller'),
         [
           ...common,
           `--storage-path=${storage}`,
@@ -109,7 +114,7 @@ const flux: Engine = {
       ),
       spawnLogged(
         'kustomize-controller',
-        path.join(fluxBin, 'kustomize-controller'),
+        path.join(await fluxBin('kustomize-controller'), 'kustomize-controller'),
         [...common, '--metrics-addr=127.0.0.1:19093', '--health-addr=127.0.0.1:19094'],
         env,
       ),
@@ -307,8 +312,11 @@ async function main(): Promise<void> {
   const results: Record<string, Release[]> = {};
   const notes: string[] = [];
   for (const engine of engines) {
-    if (engine === flux && !existsSync(path.join(fluxBin, 'kustomize-controller'))) {
-      notes.push(`flux: not built; run bash bench/flux/build.sh (about 15 minutes) to compare`);
+    if (
+      engine === flux &&
+      !existsSync(path.join(await fluxBin('kustomize-controller'), 'kustomize-controller'))
+    ) {
+      notes.push(`flux: not built; run npm run bench:build-flux (about 15 minutes) to compare`);
       continue;
     }
     results[engine.name] = await scenario(engine, releases);

@@ -195,4 +195,5 @@ export const ownClusters = {
   benchFlux: LocalCluster.named('bench-flux', 5),
   demo: LocalCluster.named('demo-e2e', 6),
   build: LocalCluster.named('build-e2e', 7),
+  fluxControllers: LocalCluster.named('flux-controllers', 8),
 };

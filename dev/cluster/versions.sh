@@ -5,6 +5,11 @@ KWOK_VERSION=v0.8.0
 KUSTOMIZE_VERSION=v5.8.1
 # The real flux CLI the compatibility tests run against sluice (dev/flux/build-cli.sh).
 FLUX_CLI_VERSION=v2.9.5
+# Flux's controllers, for the tests and the benchmark that run them beside sluice (dev/flux/build-controllers.sh);
+# v1.9.4 is the newest release that builds with Go 1.26 (v1.10 requires Go 1.27).
+FLUX_SOURCE_CONTROLLER_VERSION=v1.9.4
+FLUX_KUSTOMIZE_CONTROLLER_VERSION=v1.9.4
+FLUX_NOTIFICATION_CONTROLLER_VERSION=v1.9.3  # v1.9.4 is not served by the module proxy
 MIN_GO_MINOR=26   # k8s.io/kubernetes v1.36 declares go 1.26.0
 # How long build.sh took from empty Go caches on this project's 2-core machines (297 s on 2026-12-01; 676 s and
 # 713 s on slower ones before); up.sh announces it before a build.

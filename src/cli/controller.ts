@@ -22,6 +22,8 @@ interface ControllerFlags {
   failedJobLogLines: number;
   storagePath?: string;
   storageAdvAddr?: string;
+  storageAddr: string;
+  eventsAddr?: string;
   logLevel: string;
   metricsAddr: string;
   healthAddr: string;
@@ -84,8 +86,20 @@ export function controllerCommand(): Command {
         wholeNumber(0),
         0,
       )
+      .option(
+        '--events-addr <url>',
+        "where events are posted in Flux's format too: notification-controller's address, as for Flux's controllers",
+      )
       .option('--storage-path <dir>', 'where artifacts are stored (default: a temporary directory)')
-      .option('--storage-adv-addr <url>', 'base URL advertised in artifact URLs')
+      .option(
+        '--storage-addr <address>',
+        'where the artifacts are served over HTTP, as source-controller serves them ("0" turns it off)',
+        ':9090',
+      )
+      .option(
+        '--storage-adv-addr <address>',
+        'the host[:port] advertised in artifact URLs (default: sluice-controller.$RUNTIME_NAMESPACE.svc.cluster.local.)',
+      )
       .option('--log-level <level>', 'debug, info or error', 'info')
       .option('--metrics-addr <address>', 'where /metrics is served ("0" turns it off)', ':8080')
       .option(
@@ -165,6 +179,8 @@ export function controllerCommand(): Command {
             failedJobLogLines: flags.failedJobLogLines,
             storagePath: flags.storagePath,
             storageAdvertiseBase: flags.storageAdvAddr,
+            storageAddr: flags.storageAddr === '0' ? undefined : flags.storageAddr,
+            eventsAddr: flags.eventsAddr,
             metricsAddr: flags.metricsAddr,
             healthAddr: flags.healthAddr,
             leaderElection: electionNamespace

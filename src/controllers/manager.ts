@@ -31,6 +31,8 @@ export interface ManagerOptions {
   watchLabelSelector?: string;
   /** Reconcile, queue and status metrics (Flux's gotk_* and controller-runtime's names). */
   metrics?: Metrics;
+  /** Where events are posted in Flux's format too (Flux: --events-addr, notification-controller's address). */
+  eventsAddr?: string;
 }
 
 export interface Caches {
@@ -81,8 +83,9 @@ export class Manager {
       gitRepositories: informer<GitRepository>(GitRepositoryApi),
       kustomizations: informer<Kustomization>(KustomizationApi),
     };
-    const sourceEvents = new EventRecorder(options.client, 'source-controller', log);
-    const kustomizeEvents = new EventRecorder(options.client, 'kustomize-controller', log);
+    const webhook = { webhook: options.eventsAddr };
+    const sourceEvents = new EventRecorder(options.client, 'source-controller', log, webhook);
+    const kustomizeEvents = new EventRecorder(options.client, 'kustomize-controller', log, webhook);
     this.controllers = {
       git: new Controller(reconcilers.git(this.context, sourceEvents), {
         kind: 'GitRepository',

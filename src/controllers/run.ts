@@ -7,6 +7,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import { ArtifactStore } from '../source/artifact.ts';
+import { serveFiles } from '../runtime/server.ts';
 import { Manager } from './manager.ts';
 import { gitRepositoryReconciler } from './gitrepository/reconciler.ts';
 import { kustomizationReconciler } from './kustomization/reconciler.ts';
@@ -29,20 +30,33 @@ export interface ControllerOptions {
   failedJobLogLines?: number;
   /** Where artifacts are kept; a fresh temporary directory when unset. */
   storagePath?: string;
-  /** Base URL advertised in artifact URLs. */
+  /** The host[:port] (or base URL) advertised in artifact URLs. */
   storageAdvertiseBase?: string;
+  /** Where to serve the artifacts over HTTP (Flux's --storage-addr); unset: not served. */
+  storageAddr?: string;
+  /** Where events are posted for Flux's notification-controller (Flux's --events-addr). */
+  eventsAddr?: string;
   kustomizeBinary?: string;
   metrics?: Metrics;
 }
 
 export interface RunningControllers {
   manager: Manager;
+  /** The bound address of the artifact server, when one was asked for. */
+  storageAddress?: string;
   stop(): Promise<void>;
 }
 
 export async function runControllers(options: ControllerOptions): Promise<RunningControllers> {
   const storagePath = options.storagePath ?? (await mkdtemp(path.join(tmpdir(), 'sluice-artifacts-')));
   const store = new ArtifactStore(storagePath);
+  const storage = options.storageAddr ? await serveFiles(options.storageAddr, storagePath) : undefined;
+  const advertised =
+    options.storageAdvertiseBase ??
+    // Bound to a loopback address (tests, a local run), that is the address to reach it at.
+    (storage && /^127\.|^\[::1\]/.test(storage.address)
+      ? storage.address
+      : `sluice-controller.${options.runtimeNamespace ?? 'flux-system'}.svc.cluster.local.`);
   const manager = new Manager(
     {
       client: options.client,
@@ -51,15 +65,13 @@ export async function runControllers(options: ControllerOptions): Promise<Runnin
       watchNamespace: options.watchNamespace,
       watchLabelSelector: options.watchLabelSelector,
       metrics: options.metrics,
+      eventsAddr: options.eventsAddr,
     },
     {
       git: (ctx, events) =>
         gitRepositoryReconciler(ctx, events, {
           store,
-          // Shaped like Flux's source-controller URLs; sluice does not serve artifacts over HTTP yet.
-          advertiseBase:
-            options.storageAdvertiseBase ??
-            `http://sluice-controller.${options.runtimeNamespace ?? 'flux-system'}.svc.cluster.local.`,
+          advertiseBase: advertised,
         }),
       kustomization: (ctx, events) =>
         kustomizationReconciler(ctx, events, {
@@ -76,8 +88,10 @@ export async function runControllers(options: ControllerOptions): Promise<Runnin
   await manager.start();
   return {
     manager,
+    storageAddress: storage?.address,
     async stop() {
       await manager.stop();
+      await storage?.close();
       // A store this call made is ours to remove; one the caller named is left as it is.
       if (!options.storagePath) await rm(storagePath, { recursive: true, force: true });
     },

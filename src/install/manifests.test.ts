@@ -46,7 +46,7 @@ const one = (objects: KubeObject[], kind: string): KubeObject => {
 describe('install manifests', () => {
   const objects = installManifests(options);
 
-  it('hold the CRDs, the namespace, the ServiceAccount, the ClusterRoleBinding and the Deployment', () => {
+  it('hold the CRDs, the namespace, the ServiceAccount, the ClusterRoleBinding, the Service and the Deployment', () => {
     assert.deepEqual(
       objects.map((o) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`),
       [
@@ -55,6 +55,7 @@ describe('install manifests', () => {
         'Namespace//ops',
         'ServiceAccount/ops/sluice-controller',
         'ClusterRoleBinding//sluice-controller-ops',
+        'Service/ops/sluice-controller',
         'Deployment/ops/sluice-controller',
       ],
     );
@@ -116,6 +117,7 @@ describe('install manifests', () => {
     assert.deepEqual(
       container.ports.map((p) => [p.name, p.containerPort]),
       [
+        ['http', 9090],
         ['http-prom', 8080],
         ['healthz', 9440],
       ],
@@ -168,6 +170,7 @@ describe('install manifests', () => {
   it('name the components uninstall deletes, the Deployment first', () => {
     assert.deepEqual(componentRefs('ops'), [
       { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'ops', name: 'sluice-controller' },
+      { apiVersion: 'v1', kind: 'Service', namespace: 'ops', name: 'sluice-controller' },
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'ClusterRoleBinding',
@@ -176,5 +179,14 @@ describe('install manifests', () => {
       },
       { apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'ops', name: 'sluice-controller' },
     ]);
+  });
+
+  it('serve the artifacts behind a Service on port 80, as source-controller does', () => {
+    const service = one(objects, 'Service');
+    assert.deepEqual(service['spec'], {
+      type: 'ClusterIP',
+      selector: { 'app.kubernetes.io/name': 'sluice-controller' },
+      ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 'http' }],
+    });
   });
 });

@@ -29,6 +29,8 @@ export const storagePath = '/data';
 
 export const metricsPort = 8080;
 export const healthPort = 9440;
+/** Where the artifacts are served, behind the Service on port 80 (source-controller's ports). */
+export const storagePort = 9090;
 
 export interface InstallManifestOptions {
   namespace: string;
@@ -54,6 +56,7 @@ export function controllerArgs(): string[] {
     '--watch-all-namespaces=true',
     `--metrics-addr=:${metricsPort}`,
     `--health-addr=:${healthPort}`,
+    `--storage-addr=:${storagePort}`,
   ];
 }
 
@@ -150,6 +153,7 @@ function deployment({ namespace, image, version }: InstallManifestOptions): Kube
                 { name: 'RUNTIME_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
               ],
               ports: [
+                { name: 'http', containerPort: storagePort, protocol: 'TCP' },
                 { name: 'http-prom', containerPort: metricsPort, protocol: 'TCP' },
                 { name: 'healthz', containerPort: healthPort, protocol: 'TCP' },
               ],
@@ -177,6 +181,23 @@ function deployment({ namespace, image, version }: InstallManifestOptions): Kube
   };
 }
 
+/**
+ * The Service in front of the artifact server, as source-controller's: artifact URLs are
+ * `http://sluice-controller.<namespace>.svc.cluster.local./<path>`, so Flux's own controllers can fetch them.
+ */
+function service({ namespace, version }: InstallManifestOptions): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: controllerName, namespace, labels: labels({ namespace, version }) },
+    spec: {
+      type: 'ClusterIP',
+      selector: { 'app.kubernetes.io/name': controllerName },
+      ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 'http' }],
+    },
+  };
+}
+
 /** Everything `sluice install` applies, in reading order (the staged apply sorts them itself). */
 export function installManifests(options: InstallManifestOptions): KubeObject[] {
   return [
@@ -184,6 +205,7 @@ export function installManifests(options: InstallManifestOptions): KubeObject[] 
     namespaceManifest(options.namespace),
     serviceAccount(options),
     clusterRoleBinding(options),
+    service(options),
     deployment(options),
   ];
 }
@@ -194,7 +216,9 @@ export function installManifests(options: InstallManifestOptions): KubeObject[] 
  */
 export function componentRefs(namespace: string): ObjectRef[] {
   const options = { namespace, image: '', version: '' };
-  return [deployment(options), clusterRoleBinding(options), serviceAccount(options)].map(refOf);
+  return [deployment(options), service(options), clusterRoleBinding(options), serviceAccount(options)].map(
+    refOf,
+  );
 }
 
 /** Objects as a multi-document YAML stream, each document starting with `---`. */

@@ -1,6 +1,9 @@
-// The controller's HTTP endpoints (metrics, health and readiness probes) on node:http: a handful of GET
-// routes need no framework. Addresses are written as Go's net.Listen takes them (":8080", "127.0.0.1:0").
+// The controller's HTTP endpoints (metrics, health and readiness probes, the artifact storage) on node:http: a
+// handful of GET routes and a file server need no framework. Addresses are written as Go's net.Listen takes them (":8080", "127.0.0.1:0").
 import http from 'node:http';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 
 export interface ListenAddress {
@@ -39,8 +42,7 @@ export interface HttpServer {
 
 /** Serves `routes` (path -> handler, GET and HEAD only) on `address`; resolves once listening. */
 export async function serve(address: string, routes: Record<string, Route>): Promise<HttpServer> {
-  const { host, port } = parseListenAddress(address);
-  const server = http.createServer((req, res) => {
+  return listen(address, (req, res) => {
     const route = routes[new URL(req.url ?? '/', 'http://localhost').pathname];
     if (!route) return send(res, { status: 404, body: '404 page not found\n' });
     if (req.method !== 'GET' && req.method !== 'HEAD')
@@ -52,6 +54,11 @@ export async function serve(address: string, routes: Record<string, Route>): Pro
         (error: unknown) => send(res, { status: 500, body: `${String(error)}\n` }),
       );
   });
+}
+
+async function listen(address: string, handle: http.RequestListener): Promise<HttpServer> {
+  const { host, port } = parseListenAddress(address);
+  const server = http.createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -68,6 +75,35 @@ export async function serve(address: string, routes: Record<string, Route>): Pro
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Serves the files under `root` (GET and HEAD), as source-controller's storage server serves artifacts:
+ * `/<kind>/<namespace>/<name>/<file>`. A path leaving the root, a directory or a missing file is a 404.
+ */
+export async function serveFiles(address: string, root: string): Promise<HttpServer> {
+  const base = path.resolve(root);
+  return listen(address, (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(res, { status: 405, body: 'method not allowed\n' });
+    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    const file = path.resolve(base, `.${pathname}`);
+    if (!file.startsWith(base + path.sep)) return send(res, { status: 404, body: '404 page not found\n' });
+    stat(file).then(
+      (info) => {
+        if (!info.isFile()) return send(res, { status: 404, body: '404 page not found\n' });
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': String(info.size),
+        });
+        if (req.method === 'HEAD') return res.end();
+        createReadStream(file)
+          .on('error', () => res.destroy())
+          .pipe(res);
+      },
+      () => send(res, { status: 404, body: '404 page not found\n' }),
+    );
+  });
 }
 
 function send(res: http.ServerResponse, response: Response): void {

@@ -147,7 +147,7 @@ export async function buildArtifact(options: BuildArtifactOptions): Promise<Arti
   await store.garbageCollect(storagePath);
   return {
     path: storagePath,
-    url: `${options.advertiseBase.replace(/\/+$/, '')}/${storagePath}`,
+    url: artifactUrl(options.advertiseBase, storagePath),
     revision: options.revision,
     digest,
     // metav1.Time: RFC 3339 with whole seconds.
@@ -266,4 +266,13 @@ export async function extractArtifact(file: string, destDir: string, expectedDig
 function escapesRoot(entryPath: string): boolean {
   const normalised = entryPath.replaceAll('\\', '/');
   return normalised.startsWith('/') || /^[a-zA-Z]:/.test(normalised) || normalised.split('/').includes('..');
+}
+
+/**
+ * An artifact's URL as source-controller advertises it: `http://<--storage-adv-addr>/<path>`. The address is
+ * host[:port] as in Flux; a full base URL (with a scheme) is taken as it is.
+ */
+export function artifactUrl(advertised: string, storagePath: string): string {
+  const base = /^[a-z][a-z0-9+.-]*:\/\//i.test(advertised) ? advertised : `http://${advertised}`;
+  return `${base.replace(/\/+$/, '')}/${storagePath}`;
 }

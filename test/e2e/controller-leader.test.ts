@@ -41,6 +41,7 @@ class Replica {
         '--leader-election-retry-period=1s',
         '--metrics-addr=127.0.0.1:0',
         '--health-addr=127.0.0.1:0',
+        '--storage-addr=127.0.0.1:0',
       ],
       { env: { ...process.env, RUNTIME_NAMESPACE: namespace }, stdio: ['ignore', 'ignore', 'pipe'] },
     );

@@ -38,6 +38,7 @@ describe('sluice controller (a separate process)', () => {
         '--watch-all-namespaces=false',
         '--metrics-addr=0',
         '--health-addr=0',
+        '--storage-addr=0',
         '--concurrent=2',
       ],
       { env: { ...process.env, RUNTIME_NAMESPACE: namespace }, stdio: ['ignore', 'ignore', 'pipe'] },

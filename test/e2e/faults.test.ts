@@ -51,6 +51,7 @@ describe(
           '--watch-all-namespaces=false',
           '--metrics-addr=0',
           '--health-addr=0',
+          '--storage-addr=0',
         ],
         { env: { ...process.env, RUNTIME_NAMESPACE: namespace }, stdio: 'ignore' },
       );

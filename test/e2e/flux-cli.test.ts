@@ -13,7 +13,7 @@ import { runSluice } from '../support/cli.ts';
 import { testKubeconfig } from '../support/cluster.ts';
 import { scratchDir } from '../support/files.ts';
 import { LocalCluster } from '../../dev/cluster.ts';
-import { runFlux } from '../../dev/flux-cli.ts';
+import { runFlux } from '../../dev/flux.ts';
 import { applyPipeline, release, seedFiles, stages } from '../../dev/seed.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 

@@ -168,6 +168,7 @@ describe(
           `Namespace//${ns}`,
           `ServiceAccount/${ns}/sluice-controller`,
           `ClusterRoleBinding//sluice-controller-${ns}`,
+          `Service/${ns}/sluice-controller`,
           `Deployment/${ns}/sluice-controller`,
         ],
       );
@@ -201,6 +202,7 @@ describe(
         `Namespace/${ns} created`,
         `ClusterRoleBinding/sluice-controller-${ns} created`,
         `ServiceAccount/${ns}/sluice-controller created`,
+        `Service/${ns}/sluice-controller created`,
         `Deployment/${ns}/sluice-controller created`,
         '✔ CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io established',
         '✔ CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io established',
@@ -214,7 +216,7 @@ describe(
 
       const again = await sluice('install', '-n', ns);
       assert.equal(again.code, 0, again.stderr);
-      assert.equal(lines(again.stderr).filter((l) => l.endsWith(' unchanged')).length, 6, again.stderr);
+      assert.equal(lines(again.stderr).filter((l) => l.endsWith(' unchanged')).length, 7, again.stderr);
     });
 
     it("runs the controller as the Deployment does, on the ServiceAccount's token, and reconciles a Job", async () => {
@@ -256,6 +258,7 @@ describe(
         '--storage-path': storage,
         '--metrics-addr': '127.0.0.1:0',
         '--health-addr': '127.0.0.1:0',
+        '--storage-addr': '127.0.0.1:0',
       };
       for (const flag of Object.keys(local)) {
         assert.ok(
@@ -433,6 +436,7 @@ spec:
         `✔ Deployment/${ns}/sluice-controller deleted`,
         '◎ waiting for sluice-controller to stop',
         '✔ sluice-controller stopped',
+        `✔ Service/${ns}/sluice-controller deleted`,
         `✔ ClusterRoleBinding/sluice-controller-${ns} deleted`,
         `✔ ServiceAccount/${ns}/sluice-controller deleted`,
         '► deleting toolkit.fluxcd.io finalizers in all namespaces',

@@ -2,7 +2,7 @@
 // the local control plane when no cluster is given, and stops it afterwards only if this run started it
 // (SLUICE_KEEP_CLUSTER=1 keeps it for the next run).
 import { LocalCluster } from '../../dev/cluster.ts';
-import { ensureFluxCli } from '../../dev/flux-cli.ts';
+import { ensureFluxCli } from '../../dev/flux.ts';
 
 const cluster = LocalCluster.fromEnvironment();
 let startedHere = false;

@@ -11,7 +11,7 @@ import { gitRepositoryTimeoutOf, parseDuration } from '../../api/duration.ts';
 import { withJitter, type ReconcileFunc } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { deleteCondition, setCondition } from '../../runtime/conditions.ts';
-import { buildArtifact, type ArtifactStore } from '../../source/artifact.ts';
+import { buildArtifact, type ArtifactStore, artifactUrl } from '../../source/artifact.ts';
 import { checkout, lsRemote, type GitCredentials } from '../../source/git.ts';
 import { GitError } from '../../source/errors.ts';
 import { Pass, ReconcileError, reconcileWith } from '../reconcile.ts';
@@ -119,6 +119,8 @@ export function gitRepositoryReconciler(
         await rm(workDir, { recursive: true, force: true });
       }
     }
+    // The advertised address may have changed since the artifact was stored (a new --storage-adv-addr).
+    if (status.artifact) status.artifact.url = artifactUrl(options.advertiseBase, status.artifact.path);
     const stored = `stored artifact for revision '${status.artifact?.revision}'`;
     deleteCondition(status, 'FetchFailed');
     setCondition(status, pass.generation, {
