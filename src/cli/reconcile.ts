@@ -139,19 +139,31 @@ export async function requestAndWait(
   const stale = conditionOf(object, 'Reconciling');
   const progress = skippingStale(ctx.progress(), stale?.status === 'True' ? stale.message : undefined);
   const signal = AbortSignal.timeout(ctx.timeoutMs);
+  const dependency = dependencyFollower(ctx, progress, signal);
+  let waitingFor: string | undefined;
   let outcome: RequestOutcome<Reconcilable>;
   try {
     outcome = await waitForRequest<Reconcilable>(
       ctx.objects,
       ref,
       { requestedAt },
-      { signal, onProgress: (message) => progress.update(message) },
+      {
+        signal,
+        onProgress: (message) => {
+          waitingFor = message;
+          progress.update(message);
+          dependency.follow(message, ref.namespace ?? '');
+        },
+      },
     );
   } catch (error) {
     if (!signal.aborted) throw error;
-    const message = `timed out waiting for ${ref.kind} reconciliation after ${formatDuration(ctx.timeoutMs)}`;
+    // Say what it was waiting for: the last step, and the state of the dependency it waited on.
+    const why = [waitingFor, dependency.state()].filter(Boolean).join('; ');
+    const message = `timed out waiting for ${ref.kind} reconciliation after ${formatDuration(ctx.timeoutMs)}${why ? `: ${why}` : ''}`;
     throw new Error(message, { cause: error });
   } finally {
+    dependency.stop();
     progress.stop();
   }
   if (outcome.state === 'deleted') throw new Error(`${ref.kind} ${ref.name} was deleted while waiting`);
@@ -160,6 +172,41 @@ export async function requestAndWait(
     ctx.log.success(`${kind.revisionVerb} revision ${kind.revisionOf(outcome.object) ?? ''}`);
   }
   return outcome.state === 'succeeded' ? outcome.object : undefined;
+}
+
+/**
+ * While a Kustomization waits on a dependency ("dependency 'ns/name' is not ready"), follows that dependency's
+ * Ready condition on a watch and shows each change, so the wait says what it is waiting for.
+ */
+function dependencyFollower(ctx: Context, progress: Progress, signal: AbortSignal) {
+  let followed: string | undefined;
+  let current: AbortController | undefined;
+  let last: string | undefined;
+  return {
+    follow(message: string, namespace: string) {
+      const match = /^dependency '(?:([^/']+)\/)?([^']+)'/.exec(message);
+      const id = match ? `${match[1] ?? namespace}/${match[2]}` : undefined;
+      if (!id || id === followed) return;
+      current?.abort();
+      followed = id;
+      last = undefined;
+      current = new AbortController();
+      const [depNamespace = '', name = ''] = id.split('/');
+      const ref = refOf(kustomizationKind, depNamespace, name);
+      const watchSignal = AbortSignal.any([signal, current.signal]);
+      void (async () => {
+        for await (const dep of ctx.objects.states<Reconcilable>(ref, watchSignal)) {
+          const ready = conditionOf(dep, 'Ready');
+          last = dep
+            ? `dependency ${id} is Ready=${ready?.status ?? 'Unknown'}${ready?.reason ? ` (${ready.reason})` : ''}${ready?.message ? `: ${ready.message}` : ''}`
+            : `dependency ${id} does not exist`;
+          progress.update(last);
+        }
+      })().catch(() => undefined); // a watch that fails only means less is shown
+    },
+    state: () => last,
+    stop: () => current?.abort(),
+  };
 }
 
 async function reconcileKustomization(ctx: Context, namespace: string, name: string, withSource: boolean) {

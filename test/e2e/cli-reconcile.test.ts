@@ -164,6 +164,31 @@ describe('sluice reconcile', () => {
     );
   });
 
+  it('says which dependency it waits for, and its state, and at --timeout what it was waiting for', async () => {
+    const ns = env.namespace;
+    // Depends on the failing Kustomization of the test above, on the same source.
+    await create(
+      env,
+      kustomization(env, 'after-failing', {
+        sourceRef: { kind: 'GitRepository', name: 'failing' },
+        dependsOn: [{ name: 'failing' }],
+      }),
+    );
+    await waitForReady(env, 'after-failing', 'False', 'DependencyNotReady');
+    const run = await sluice(ns, ['reconcile', 'ks', 'after-failing', '--timeout', '4s']);
+    assert.equal(run.code, 1);
+    const lines = run.stderr.trimEnd().split('\n');
+    assert.ok(lines.includes(`◎ dependency '${ns}/failing' is not ready`), run.stderr);
+    const state = lines.find((l) =>
+      l.startsWith(`◎ dependency ${ns}/failing is Ready=False (HealthCheckFailed): `),
+    );
+    assert.ok(state, run.stderr);
+    assert.equal(
+      lines.at(-1),
+      `✗ timed out waiting for Kustomization reconciliation after 4s: dependency '${ns}/failing' is not ready; ${state.slice(2)}`,
+    );
+  });
+
   it('gives up after --timeout when no controller handles the request', async () => {
     const unwatched = await createTestNamespace(env.client, 'e2e-cli-rec-unwatched');
     try {
