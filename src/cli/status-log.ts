@@ -1,6 +1,7 @@
 // Flux's ► ✔ ✗ ◎ status lines on stderr, and running a command's body with a client for its cluster flags.
 import type { KubeClient } from '../kube/client.ts';
 import { errorMessage } from '../errors.ts';
+import { explainForUser } from '../kube/errors.ts';
 import type { StatusLog } from '../runtime/logger.ts';
 import { loadClient, type ClusterOptions } from './flags.ts';
 
@@ -41,6 +42,8 @@ export async function runWithClient(
     const client = await loadClient(options);
     try {
       await body(client, log);
+    } catch (error) {
+      throw explainForUser(error, client.identity);
     } finally {
       await client.close();
     }

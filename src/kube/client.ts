@@ -3,6 +3,9 @@
 import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
 import { request, type Dispatcher } from 'undici';
 import { createInterface } from 'node:readline';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KubeApiError, type Status } from './errors.ts';
 import { loadDefaultKubeConfig } from './incluster.ts';
@@ -90,17 +93,31 @@ export class KubeClient {
   }
 
   /** Loads a kubeconfig file, $KUBECONFIG, ~/.kube/config or the in-cluster service account, in that order. */
-  static async load(options: LoadOptions = {}): Promise<KubeClient> {
+  static async load(options: LoadOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<KubeClient> {
     const kc = new KubeConfig();
+    const where = options.kubeconfig ?? env.KUBECONFIG ?? '~/.kube/config';
+    if (!options.kubeconfig && noKubeconfig(env)) {
+      // As kubectl would otherwise try localhost:8080: say what is missing instead.
+      throw new Error(
+        'no kubeconfig: $KUBECONFIG is not set and ~/.kube/config does not exist; pass --kubeconfig, set KUBECONFIG, or run in a pod',
+      );
+    }
     try {
       if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-      else loadDefaultKubeConfig(kc);
+      else loadDefaultKubeConfig(kc, env);
     } catch (error) {
-      const where = options.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config';
       const reason = errorMessage(error);
       throw new Error(`cannot load kubeconfig ${where}: ${reason}`, { cause: error });
     }
-    if (options.context) kc.setCurrentContext(options.context);
+    if (options.context) {
+      if (!kc.getContextObject(options.context)) {
+        const known = kc.getContexts().map((c) => c.name);
+        throw new Error(
+          `context "${options.context}" not found in kubeconfig ${where}${known.length > 0 ? `; its contexts: ${known.join(', ')}` : ''}`,
+        );
+      }
+      kc.setCurrentContext(options.context);
+    }
     const cluster = kc.getCurrentCluster();
     if (!cluster) {
       const where = options.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config';
@@ -117,6 +134,15 @@ export class KubeClient {
    * A client that acts as `user` (the Impersonate-User header), sharing this client's connections and
    * credentials. For a service account user name the API server adds the account's groups itself.
    */
+  /** Who this client is to the API server, as a user would check it: the context, its user and the server. */
+  get identity(): { context: string; user: string; server: string } {
+    return {
+      context: this.kubeConfig.getCurrentContext(),
+      user: this.impersonatedUser ?? this.kubeConfig.getCurrentUser()?.name ?? '(none)',
+      server: this.server,
+    };
+  }
+
   impersonate(user: string): KubeClient {
     return new KubeClient(this.kubeConfig, this.server, this.dispatcher, user);
   }
@@ -251,9 +277,22 @@ export class KubeClient {
     } catch (error) {
       if (options.signal?.aborted) throw error;
       const reason = errorMessage(error);
-      throw new Error(`cannot reach the Kubernetes API at ${this.server} (${method} ${path}): ${reason}`, {
-        cause: error,
-      });
+      throw new Error(
+        `cannot reach the Kubernetes API at ${this.server} (${method} ${path}): ${reason}; is the cluster up, and is ` +
+          `that the server of context "${this.kubeConfig.getCurrentContext()}"?`,
+        { cause: error },
+      );
     }
   }
+}
+
+/** No kubeconfig to load: none named, none at ~/.kube/config, and not in a pod. */
+function noKubeconfig(env: NodeJS.ProcessEnv): boolean {
+  const home = env.HOME || homedir();
+  return (
+    !env.KUBECONFIG &&
+    !existsSync(join(home, '.kube', 'config')) &&
+    !env.KUBERNETES_SERVICE_HOST &&
+    !env.SLUICE_SERVICE_ACCOUNT_ROOT
+  );
 }

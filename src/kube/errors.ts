@@ -109,3 +109,27 @@ export const isConflict = (e: unknown): boolean =>
   e instanceof KubeApiError && (e.reason === 'Conflict' || e.reason === 'AlreadyExists');
 export const isInvalid = (e: unknown): boolean => e instanceof KubeApiError && e.reason === 'Invalid';
 export const isGone = (e: unknown): boolean => e instanceof KubeApiError && e.reason === 'Gone';
+
+/**
+ * An API answer that is about who asks, said with what to check, as kubectl's and flux's are: a 401 names the
+ * user and server whose credentials were refused, a 403 adds whose RBAC to look at. Other errors are kept.
+ */
+export function explainForUser(
+  error: unknown,
+  identity: { context: string; user: string; server: string },
+): unknown {
+  if (!(error instanceof KubeApiError)) return error;
+  const who = `user "${identity.user}" of context "${identity.context}" at ${identity.server}`;
+  if (error.code === 401) {
+    return new Error(
+      `the Kubernetes API refused the credentials of ${who} (401 Unauthorized): they may have expired; log in again or fix the user in the kubeconfig`,
+      { cause: error },
+    );
+  }
+  if (error.code === 403) {
+    return new Error(`${error.message} (as ${who}: check its RBAC, e.g. kubectl auth can-i)`, {
+      cause: error,
+    });
+  }
+  return error;
+}
