@@ -88,7 +88,11 @@ export class GitServer {
     this.workTrees.set(name, work);
     if (typeof content === 'string') {
       for (const entry of await readdir(content)) {
-        await cp(path.join(content, entry), path.join(work, entry), { recursive: true });
+        // verbatimSymlinks: a relative link is committed as written, not made absolute.
+        await cp(path.join(content, entry), path.join(work, entry), {
+          recursive: true,
+          verbatimSymlinks: true,
+        });
       }
       return this.commitAll(name, 'initial commit');
     }

@@ -67,7 +67,7 @@ async function entriesOf(file: string): Promise<EntryHeader[]> {
 async function archive(
   dir: string,
   ignore?: string,
-): Promise<{ file: string; digest: string; size: number }> {
+): Promise<{ file: string; digest: string; size: number; leftOut: { path: string; target: string }[] }> {
   const file = `${fresh('archive')}.tar.gz`;
   const result = await archiveDirectory(dir, file, await loadSourceFilter(dir, ignore));
   return { file, ...result };
@@ -99,7 +99,12 @@ describe('archiveDirectory', () => {
     await symlink('deploy/app.yaml', path.join(dir, 'link.yaml'));
     await symlink('deploy', path.join(dir, 'linked-dir'));
 
-    const { file, digest, size } = await archive(dir);
+    const { file, digest, size, leftOut } = await archive(dir);
+    // Left out, as in Flux, but named so that the reconciler can say so.
+    assert.deepEqual(leftOut, [
+      { path: 'link.yaml', target: 'deploy/app.yaml' },
+      { path: 'linked-dir', target: 'deploy' },
+    ]);
     const bytes = await readFile(file);
     assert.equal(size, bytes.length);
     assert.equal(digest, `sha256:${createHash('sha256').update(bytes).digest('hex')}`);

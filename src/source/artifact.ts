@@ -4,7 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import type { ReadStream, Stats } from 'node:fs';
-import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
@@ -28,7 +28,17 @@ export interface ArchiveResult {
   /** `sha256:<hex>` of the .tar.gz bytes. */
   digest: string;
   size: number;
+  /** The symlinks the archive leaves out (only files and directories go in, as in Flux), with their targets. */
+  leftOut: LeftOutSymlink[];
 }
+
+export interface LeftOutSymlink {
+  path: string;
+  target: string;
+}
+
+/** Where an artifact records the symlinks it left out, `path -> target` separated by ", ". */
+export const leftOutSymlinksKey = 'sluice.dev/left-out-symlinks';
 
 /** Local storage of artifacts, laid out as Flux's: `<root>/<kind>/<namespace>/<name>/<file>`. */
 export class ArtifactStore {
@@ -141,7 +151,7 @@ export async function buildArtifact(options: BuildArtifactOptions): Promise<Arti
   const { store } = options;
   const storagePath = store.pathFor(options.kind, options.namespace, options.name, options.commit);
   const filter = await loadSourceFilter(options.sourceDir, options.ignore);
-  const { digest, size } = await store.writeAtomic(storagePath, (file) =>
+  const { digest, size, leftOut } = await store.writeAtomic(storagePath, (file) =>
     archiveDirectory(options.sourceDir, file, filter),
   );
   await store.garbageCollect(storagePath);
@@ -153,6 +163,9 @@ export async function buildArtifact(options: BuildArtifactOptions): Promise<Arti
     // metav1.Time: RFC 3339 with whole seconds.
     lastUpdateTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     size,
+    ...(leftOut.length > 0
+      ? { metadata: { [leftOutSymlinksKey]: leftOut.map((l) => `${l.path} -> ${l.target}`).join(', ') } }
+      : {}),
   };
 }
 
@@ -172,7 +185,8 @@ export async function archiveDirectory(
   if (!rootStats.isDirectory()) throw new Error(`invalid dir path: ${root}`);
   statCache.set(root, normalised(rootStats, true));
   const entries = ['.'];
-  await collectEntries(root, '', filter, entries, statCache);
+  const leftOut: LeftOutSymlink[] = [];
+  await collectEntries(root, '', filter, entries, statCache, leftOut);
   await tar.create(
     {
       file,
@@ -187,16 +201,20 @@ export async function archiveDirectory(
     },
     entries,
   );
-  return { digest: await fileDigest(file, 'sha256'), size: (await stat(file)).size };
+  return { digest: await fileDigest(file, 'sha256'), size: (await stat(file)).size, leftOut };
 }
 
-/** Depth-first in name order, like Go's filepath.Walk; symlinks and special files are left out. */
+/**
+ * Depth-first in name order, like Go's filepath.Walk; symlinks and special files are left out, and the symlinks
+ * that the ignore rules do not exclude anyway are named in `leftOut`, since something may expect them.
+ */
 async function collectEntries(
   root: string,
   dir: string,
   filter: SourceFilter,
   entries: string[],
   statCache: Map<string, Stats>,
+  leftOut: LeftOutSymlink[],
 ): Promise<void> {
   const names = (await readdir(path.join(root, dir))).sort();
   for (const name of names) {
@@ -204,12 +222,16 @@ async function collectEntries(
     const absolute = path.join(root, relative);
     const stats = await lstat(absolute);
     const isDirectory = stats.isDirectory();
+    if (stats.isSymbolicLink() && !filter(relative, false)) {
+      leftOut.push({ path: relative, target: await readlink(absolute) });
+      continue;
+    }
     if (!isDirectory && !stats.isFile()) continue;
     // `.git` never leaves the controller, whatever the patterns say.
     if ((isDirectory && name === '.git') || filter(relative, isDirectory)) continue;
     statCache.set(absolute, normalised(stats, isDirectory));
     entries.push(relative);
-    if (isDirectory) await collectEntries(root, relative, filter, entries, statCache);
+    if (isDirectory) await collectEntries(root, relative, filter, entries, statCache, leftOut);
   }
 }
 

@@ -11,7 +11,7 @@ import { gitRepositoryTimeoutOf, parseDuration } from '../../api/duration.ts';
 import { withJitter, type ReconcileFunc } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { deleteCondition, setCondition } from '../../runtime/conditions.ts';
-import { buildArtifact, type ArtifactStore, artifactUrl } from '../../source/artifact.ts';
+import { buildArtifact, type ArtifactStore, artifactUrl, leftOutSymlinksKey } from '../../source/artifact.ts';
 import { checkout, lsRemote, type GitCredentials } from '../../source/git.ts';
 import { GitError } from '../../source/errors.ts';
 import { Pass, ReconcileError, reconcileWith } from '../reconcile.ts';
@@ -121,7 +121,20 @@ export function gitRepositoryReconciler(
     }
     // The advertised address may have changed since the artifact was stored (a new --storage-adv-addr).
     if (status.artifact) status.artifact.url = artifactUrl(options.advertiseBase, status.artifact.path);
-    const stored = `stored artifact for revision '${status.artifact?.revision}'`;
+    // Unlike Flux, which leaves them out silently: a file a Kustomization expects may be one of them.
+    const leftOut = status.artifact?.metadata?.[leftOutSymlinksKey];
+    const stored =
+      `stored artifact for revision '${status.artifact?.revision}'` +
+      (leftOut
+        ? `; symlinks left out of the artifact (only files and directories are kept): ${leftOut}`
+        : '');
+    if (leftOut && !upToDate) {
+      await pass.event(
+        'Warning',
+        `symlinks left out of the artifact, nothing is read through them: ${leftOut}`,
+        'NewArtifact',
+      );
+    }
     deleteCondition(status, 'FetchFailed');
     setCondition(status, pass.generation, {
       type: 'ArtifactInStorage',
