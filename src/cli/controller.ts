@@ -1,7 +1,7 @@
 // `sluice controller`: the flags of the controller process (Flux's names), parsed into its options; the process
 // itself (servers, leader election, the controllers until SIGTERM or SIGINT) is src/controllers/process.ts.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { booleanOption, durationMs, wholeNumber } from './flags.ts';
+import { booleanOption, durationMs, wholeNumber, featureGates, type FeatureGates } from './flags.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { defaultLeaderElectionTimings } from '../runtime/leaderelection.ts';
 import { runControllerProcess } from '../controllers/process.ts';
@@ -24,6 +24,7 @@ interface ControllerFlags {
   storageAdvAddr?: string;
   storageAddr: string;
   eventsAddr?: string;
+  featureGates?: FeatureGates;
   logLevel: string;
   metricsAddr: string;
   healthAddr: string;
@@ -85,6 +86,11 @@ export function controllerCommand(): Command {
         "a failed Job's Warning event carries this many of its last log lines, so the reason outlives its pods (0: off; logs may hold what events should not, so it is opt-in)",
         wholeNumber(0),
         0,
+      )
+      .option(
+        '--feature-gates <gates>',
+        "Flux's feature gates: StrictPostBuildSubstitutions (default true), CancelHealthCheckOnNewRevision (default false), e.g. StrictPostBuildSubstitutions=false",
+        featureGates,
       )
       .option(
         '--events-addr <url>',
@@ -181,6 +187,7 @@ export function controllerCommand(): Command {
             storageAdvertiseBase: flags.storageAdvAddr,
             storageAddr: flags.storageAddr === '0' ? undefined : flags.storageAddr,
             eventsAddr: flags.eventsAddr,
+            featureGates: flags.featureGates,
             metricsAddr: flags.metricsAddr,
             healthAddr: flags.healthAddr,
             leaderElection: electionNamespace

@@ -89,3 +89,30 @@ export function outputOption(): Option {
     })
     .default('table');
 }
+
+/** The feature gates sluice takes, as Flux's kustomize-controller names them. */
+const FEATURE_GATES = ['StrictPostBuildSubstitutions', 'CancelHealthCheckOnNewRevision'] as const;
+export type FeatureGates = Partial<Record<(typeof FEATURE_GATES)[number], boolean>>;
+
+/** `--feature-gates=A=true,B=false`, as Flux's controllers take it; an unknown gate or value is an error. */
+export function featureGates(value: string): FeatureGates {
+  const gates: FeatureGates = {};
+  for (const pair of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [name = '', setting] = pair.split('=');
+    if (!(FEATURE_GATES as readonly string[]).includes(name)) {
+      throw new InvalidArgumentError(
+        `unknown feature gate ${JSON.stringify(name)}; sluice takes ${FEATURE_GATES.join(', ')}`,
+      );
+    }
+    if (setting !== 'true' && setting !== 'false') {
+      throw new InvalidArgumentError(
+        `feature gate ${name} must be =true or =false, not ${JSON.stringify(pair)}`,
+      );
+    }
+    gates[name as keyof FeatureGates] = setting === 'true';
+  }
+  return gates;
+}

@@ -10,7 +10,7 @@ import { ArtifactStore } from '../source/artifact.ts';
 import { serveFiles } from '../runtime/server.ts';
 import { Manager } from './manager.ts';
 import { gitRepositoryReconciler } from './gitrepository/reconciler.ts';
-import { kustomizationReconciler } from './kustomization/reconciler.ts';
+import { kustomizationReconciler, type KustomizeFeatureGates } from './kustomization/reconciler.ts';
 
 export interface ControllerOptions {
   client: KubeClient;
@@ -36,6 +36,8 @@ export interface ControllerOptions {
   storageAddr?: string;
   /** Where events are posted for Flux's notification-controller (Flux's --events-addr). */
   eventsAddr?: string;
+  /** Flux's feature gates (--feature-gates). */
+  featureGates?: KustomizeFeatureGates;
   kustomizeBinary?: string;
   metrics?: Metrics;
 }
@@ -82,6 +84,7 @@ export async function runControllers(options: ControllerOptions): Promise<Runnin
           noCrossNamespaceRefs: options.noCrossNamespaceRefs,
           defaultServiceAccount: options.defaultServiceAccount,
           failedJobLogLines: options.failedJobLogLines,
+          featureGates: options.featureGates,
         }),
     },
   );

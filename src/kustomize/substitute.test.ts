@@ -37,14 +37,15 @@ describe('substituteVariables', () => {
     assert.deepEqual(out?.data, { script: 'echo ${HOME} $HOME a' });
   });
 
-  it('skips objects labelled or annotated substitute: disabled, in any case', () => {
-    const labelled = configMap({ a: '${UNSET}' }, { labels: { [substituteKey]: 'Disabled' } });
+  it('skips objects labelled or annotated substitute: disabled, spelled exactly so, as Flux compares it', () => {
+    const labelled = configMap({ a: '${UNSET}' }, { labels: { [substituteKey]: 'disabled' } });
     const annotated = configMap({ a: '${UNSET}' }, { annotations: { [substituteKey]: 'disabled' } });
     const out = substituteVariables([labelled, annotated], vars({ X: '1' }));
     assert.equal(out[0], labelled);
     assert.equal(out[1], annotated);
     assert.ok(isSubstitutionDisabled(labelled) && isSubstitutionDisabled(annotated));
     assert.ok(!isSubstitutionDisabled(configMap({}, { annotations: { [substituteKey]: 'enabled' } })));
+    assert.ok(!isSubstitutionDisabled(configMap({}, { annotations: { [substituteKey]: 'Disabled' } })));
   });
 
   it('does nothing without variables unless the strategy is Always', () => {

@@ -35,10 +35,13 @@ export function mergeVars(
   return vars;
 }
 
-/** True when the object is labelled or annotated `kustomize.toolkit.fluxcd.io/substitute: disabled` (any case). */
+/**
+ * True when the object is labelled or annotated `kustomize.toolkit.fluxcd.io/substitute: disabled`, exactly so:
+ * Flux compares the value case-sensitively, so `Disabled` does not opt out there either.
+ */
 export function isSubstitutionDisabled(object: KubeObject): boolean {
   const marks = [object.metadata?.labels?.[substituteKey], object.metadata?.annotations?.[substituteKey]];
-  return marks.some((value) => value?.toLowerCase() === 'disabled');
+  return marks.some((value) => value === 'disabled');
 }
 
 /**

@@ -34,8 +34,15 @@ describe('parseYamlDocuments: Kubernetes (YAML 1.1) scalars', () => {
     });
   }
 
-  it('reads a yes/no key as the boolean key "true"/"false", as Kubernetes does', () => {
-    assert.deepEqual(parseYamlDocuments('y: 1\nno: 2\n', 'f.yaml')[0]?.value, { true: 1, false: 2 });
+  it('keeps yes/no/on/y keys as the words written, as Flux (kustomize) does, and still values them as booleans', () => {
+    assert.deepEqual(parseYamlDocuments('y: 1\nno: 2\n', 'f.yaml')[0]?.value, { y: 1, no: 2 });
+    assert.deepEqual(parseYamlDocuments('yes: a\non: b\ny: c\n', 'f.yaml')[0]?.value, {
+      yes: 'a',
+      on: 'b',
+      y: 'c',
+    });
+    assert.deepEqual(parseYamlDocuments('enabled: yes\n', 'f.yaml')[0]?.value, { enabled: true });
+    assert.throws(() => parseYamlDocuments('on: a\non: b\n', 'f.yaml'), /f\.yaml:2:1: .*duplicate/i);
   });
 
   it('resolves merge keys', () => {

@@ -1,6 +1,7 @@
 // Multi-document YAML read the way Kubernetes' decoder (sigs.k8s.io/yaml, a goyaml.v2 fork) reads it: YAML 1.1
 // scalars (`0644` is 420, `yes`/`on` are true), timestamps and sexagesimal numbers kept as strings, duplicate
-// keys rejected. Every error names the source and the line.
+// keys rejected. A mapping key stays the word written (`yes:`, `on:`, `y:` are three keys, as kustomize keeps
+// them). Every error names the source and the line.
 import YAML, { LineCounter, isPair, isScalar, type Document, type ParsedNode } from 'yaml';
 import type { KubeObject } from '../kube/client.ts';
 
@@ -8,7 +9,8 @@ const timestampTag = 'tag:yaml.org,2002:timestamp';
 // The `yaml` schema for 1.1 minus what goyaml.v2 does not resolve: timestamps and base-60 numbers (`12:30`).
 const parseOptions = {
   version: '1.1',
-  uniqueKeys: true,
+  // Keys compare as written: `yes` and `on` would both be true as values.
+  uniqueKeys: (a: unknown, b: unknown) => keyText(a) === keyText(b),
   // Unknown tags and the like become values, not process warnings.
   logLevel: 'error',
   customTags: (tags: YAML.Tags) =>
@@ -66,6 +68,7 @@ export function parseYamlDocuments(text: string, source: string): YamlDocument[]
       throw new ManifestError(source, line, col, describeYamlError(document, error));
     }
     const start = lineCounter.linePos(document.contents?.range[0] ?? document.range[0]);
+    keepKeysAsWritten(document);
     let value: unknown;
     try {
       value = document.toJS({ maxAliasCount, reviver: binaryAsText });
@@ -93,6 +96,23 @@ export function parseManifests(text: string, source: string): KubeObject[] {
 /** Multi-document YAML, keys sorted like kustomize's output, quoted wherever YAML 1.1 would retype a string. */
 export function toYaml(objects: readonly unknown[]): string {
   return objects.map((object) => YAML.stringify(object, stringifyOptions)).join('---\n');
+}
+
+/** A scalar key as written when YAML 1.1 would make it a boolean (`yes`, `on`, `y`), else its value. */
+function keyText(key: unknown): unknown {
+  if (!isScalar(key)) return key;
+  return typeof key.value === 'boolean' ? (key.source ?? String(key.value)) : key.value;
+}
+
+/** Mapping keys that YAML 1.1 reads as booleans become the words written, as kustomize keeps them. */
+function keepKeysAsWritten(document: Document.Parsed): void {
+  YAML.visit(document, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && typeof pair.key.value === 'boolean') {
+        pair.key.value = pair.key.source ?? String(pair.key.value);
+      }
+    },
+  });
 }
 
 export function isMapping(value: unknown): value is Record<string, unknown> {

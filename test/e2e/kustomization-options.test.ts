@@ -217,3 +217,29 @@ describe('Kustomization options', () => {
     assert.equal(await live('deleted'), undefined);
   });
 });
+
+describe('Flux feature gates on the controller', () => {
+  const env = useControllerEnv('e2e-ks-gates', {
+    controller: { featureGates: { StrictPostBuildSubstitutions: false } },
+  });
+
+  it('StrictPostBuildSubstitutions=false substitutes an unset variable with nothing, as Flux does', async () => {
+    await env.git.createRepo('lenient', { 'cm.yaml': cm('lenient', 'data:\n  shell: "x${NOT_SET}y"\n') });
+    await create(env, gitRepository(env, 'lenient'));
+    await create(
+      env,
+      kustomization(env, 'lenient', {
+        sourceRef: { kind: 'GitRepository', name: 'lenient' },
+        postBuild: { substitute: { REGION: 'us' } },
+      }),
+    );
+    await waitForReady(env, 'lenient', 'True');
+    const live = await env.objects.get({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: env.namespace,
+      name: 'lenient',
+    });
+    assert.deepEqual(live?.['data'], { shell: 'xy' });
+  });
+});

@@ -150,7 +150,7 @@ async function retryDue(pass: KustomizationPass): Promise<void> {
  * stopped and recorded as Cancelled. A still-running Job of the same manifest is the health check's to wait for.
  */
 async function settleOlderRuns(pass: KustomizationPass): Promise<void> {
-  const cancel = pass.ks.metadata.annotations?.[SluiceAnnotation.onNewRevision] === 'cancel';
+  const cancel = pass.current.onNewRevision === 'cancel';
   for (const job of jobsOf(pass)) {
     // Only a run the ledger has as running, for another manifest, can be one: most passes read nothing here.
     const recorded = latestRun(pass.status.jobRuns, jobId(job));

@@ -49,6 +49,8 @@ export interface BuildOptions {
   kustomizeBinary?: string;
   allowRemoteBases: boolean;
   signal: AbortSignal;
+  /** Flux's StrictPostBuildSubstitutions feature gate (on by default): a variable with no value is an error. */
+  strictSubstitutions?: boolean;
 }
 
 export interface BuiltManifests {
@@ -87,7 +89,10 @@ export async function buildManifests(
   if (ks.spec.postBuild) {
     const vars = mergeVars(await substituteSources(objects, ks), ks.spec.postBuild.substitute ?? {});
     try {
-      built = substituteVariables(built, vars, { substituteStrategy: ks.spec.postBuild.substituteStrategy });
+      built = substituteVariables(built, vars, {
+        substituteStrategy: ks.spec.postBuild.substituteStrategy,
+        strict: options.strictSubstitutions ?? true,
+      });
     } catch (error) {
       throw new ReconcileError('BuildFailed', errorMessage(error), { cause: error });
     }

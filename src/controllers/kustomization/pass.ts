@@ -31,6 +31,11 @@ export interface RevisionState {
   triggers: Map<string, JobRunTrigger>;
   /** Jobs (by ledger id) not to create in this pass: a failed one whose TTL deleted it, its retry not due yet. */
   held: Set<string>;
+  /**
+   * What a new source revision does to a running Job: `finish` (default) or `cancel` (the Kustomization's
+   * sluice.dev/on-new-revision, else Flux's CancelHealthCheckOnNewRevision feature gate).
+   */
+  onNewRevision: 'finish' | 'cancel';
   /** The `sluice rerun` request this pass acts on, handled once the apply went through. */
   rerunRequestedAt?: string;
 }

@@ -56,6 +56,8 @@ export interface KustomizationOptions {
   defaultServiceAccount?: string;
   /** Flux's --no-cross-namespace-refs: a sourceRef into another namespace is refused. */
   noCrossNamespaceRefs?: boolean;
+  /** Flux's feature gates that change what a Kustomization does (--feature-gates). */
+  featureGates?: KustomizeFeatureGates;
   /**
    * sluice's --failed-job-log-lines: a failed Job's run in the ledger, and a Warning event, keep this many of its
    * last log lines (a Kustomization's sluice.dev/failed-job-log-lines annotation overrides it).
@@ -65,6 +67,12 @@ export interface KustomizationOptions {
 
 /** A failed health check, and the targets it covered (by `describeRef`). */
 type HealthFailure = Extract<HealthOutcome, { healthy: false }> & { subjects: string[] };
+
+/** The feature gates of Flux's kustomize-controller that sluice takes (unset: Flux's defaults). */
+export interface KustomizeFeatureGates {
+  StrictPostBuildSubstitutions?: boolean;
+  CancelHealthCheckOnNewRevision?: boolean;
+}
 
 export function kustomizationReconciler(
   ctx: ControllerContext,
@@ -209,6 +217,12 @@ export function kustomizationReconciler(
       jobsSeen: new Map(),
       triggers: new Map(),
       held: new Set(),
+      onNewRevision:
+        ks.metadata.annotations?.[SluiceAnnotation.onNewRevision] === 'cancel' ||
+        (ks.metadata.annotations?.[SluiceAnnotation.onNewRevision] === undefined &&
+          options.featureGates?.CancelHealthCheckOnNewRevision === true)
+          ? 'cancel'
+          : 'finish',
     });
     const phase = (verb: string) =>
       pass.progress(
@@ -276,6 +290,7 @@ export function kustomizationReconciler(
       kustomizeBinary: options.kustomizeBinary,
       allowRemoteBases: options.noRemoteBases === false,
       signal: pass.current.signal,
+      strictSubstitutions: options.featureGates?.StrictPostBuildSubstitutions,
     });
     pass.current.digest = built.digest;
     pass.current.desired = await prepareObjects(ctx.objects, pass.ks, built.objects);
@@ -435,7 +450,7 @@ export function kustomizationReconciler(
       },
       controller.signal,
     );
-    if (annotations?.[SluiceAnnotation.onNewRevision] === 'cancel') {
+    if (pass.current.onNewRevision === 'cancel') {
       const { sourceRef } = pass.ks.spec;
       ctx.gitRepositories.follow(
         sourceRef.namespace || namespace,
