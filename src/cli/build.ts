@@ -1,15 +1,19 @@
 // `sluice build ks NAME --path DIR`: what the controller would apply for a local directory, with the live
-// Kustomization's settings (overlays, substitution, namespace, owner labels), Secret values masked.
+// Kustomization's settings (overlays, substitution, namespace, owner labels), Secret values masked; the files
+// are those an artifact of the directory's repository would hold.
 import { Command } from 'commander';
-import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Kustomization } from '../api/kustomization.ts';
 import { KustomizationApi } from '../api/kustomization.ts';
+import { GitRepositoryApi, type GitRepository } from '../api/gitrepository.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { ObjectClient } from '../kube/objects.ts';
 import { buildManifests, prepareObjects } from '../controllers/kustomization/manifests.ts';
 import { toYaml } from '../kustomize/yaml.ts';
+import { archiveDirectory, extractArtifact } from '../source/artifact.ts';
+import { loadSourceFilter } from '../source/ignore.ts';
 import { withClusterOptions, type ClusterOptions } from './flags.ts';
 import { runWithClient } from './status-log.ts';
 
@@ -29,21 +33,53 @@ export async function getKustomization(
   return ks;
 }
 
-/** Builds `dir` as the controller would for `ks`, in a copy: the user's directory is never written to. */
+/**
+ * Builds `dir` as the controller would for `ks`: from what an artifact of its repository would hold (the
+ * repository is the nearest directory above with a .git, else `dir` itself), so .sourceignore and the default
+ * ignore rules apply, symlinks are left out, and `../bases` inside the repository is reachable. The user's
+ * directory is never written to.
+ */
 export async function buildLocal(client: KubeClient, ks: Kustomization, dir: string): Promise<KubeObject[]> {
   if (!(await stat(dir).catch(() => undefined))?.isDirectory())
     throw new Error(`--path ${dir}: not a directory`);
+  const root = await repositoryRoot(path.resolve(dir));
   const work = await mkdtemp(path.join(tmpdir(), 'sluice-build-'));
   try {
-    await cp(dir, work, { recursive: true });
+    const archive = path.join(work, 'artifact.tar.gz');
+    const tree = path.join(work, 'tree');
     const objects = new ObjectClient(client);
-    const built = await buildManifests(objects, ks, work, work, {
+    const filter = await loadSourceFilter(root, await sourceIgnore(objects, ks));
+    const { digest } = await archiveDirectory(root, archive, filter);
+    await extractArtifact(archive, tree, digest);
+    const at = path.join(tree, path.relative(root, path.resolve(dir)));
+    const built = await buildManifests(objects, ks, tree, at, {
       allowRemoteBases: false,
       signal: AbortSignal.timeout(120_000),
     });
     return await prepareObjects(objects, ks, built.objects);
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The `spec.ignore` of the Kustomization's GitRepository, which its artifacts were filtered by. */
+async function sourceIgnore(objects: ObjectClient, ks: Kustomization): Promise<string | undefined> {
+  const { kind, name, namespace } = ks.spec.sourceRef;
+  if (kind !== GitRepositoryApi.kind) return undefined;
+  const source = await objects.get<GitRepository & KubeObject>({
+    apiVersion: GitRepositoryApi.apiVersion,
+    kind,
+    namespace: namespace || ks.metadata.namespace,
+    name,
+  });
+  return source?.spec.ignore;
+}
+
+/** The nearest directory at or above `dir` that holds a .git, else `dir`. */
+async function repositoryRoot(dir: string): Promise<string> {
+  for (let at = dir; ; at = path.dirname(at)) {
+    if (await stat(path.join(at, '.git')).catch(() => undefined)) return at;
+    if (path.dirname(at) === at) return dir;
   }
 }
 

@@ -1,6 +1,7 @@
 // `sluice build` and `sluice diff` as a user runs them, against a Kustomization the controllers reconciled.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import {
   useControllerEnv,
   gitRepository,
@@ -85,6 +86,27 @@ describe('sluice build and diff', () => {
     assert.match(result.stdout, /kustomize\.toolkit\.fluxcd\.io\/name: app/);
     assert.match(result.stdout, /password: "?\*\*\*\*\*"?/);
     assert.ok(!result.stdout.includes('hunter2'));
+  });
+
+  it('build reads what an artifact of the repository would hold: .sourceignore applies, ../bases is reachable', async () => {
+    const repo = await (
+      await dirs
+    ).tree({
+      '.git/HEAD': 'ref: refs/heads/main\n',
+      '.sourceignore': 'apps/scratch.yaml\n',
+      'bases/kustomization.yaml': 'resources:\n- base.yaml\n',
+      'bases/base.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-base\n',
+      'apps/app.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-settings\n',
+      'apps/scratch.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: never-committed\n',
+      'overlay/kustomization.yaml': 'resources:\n- ../bases\n',
+    });
+    const generated = await sluice('build', 'ks', 'app', '--path', path.join(repo, 'apps'));
+    assert.equal(generated.code, 0, generated.stderr);
+    assert.match(generated.stdout, /name: app-settings/);
+    assert.doesNotMatch(generated.stdout, /never-committed/, '.sourceignore did not apply');
+    const overlay = await sluice('build', 'ks', 'app', '--path', path.join(repo, 'overlay'));
+    assert.equal(overlay.code, 0, overlay.stderr);
+    assert.match(overlay.stdout, /name: from-base/);
   });
 
   it('exits 2 with a clear message for an unknown Kustomization', async () => {
