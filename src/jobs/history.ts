@@ -3,7 +3,7 @@
 import type { JobRun } from '../api/kustomization.ts';
 import { formatDuration } from '../api/duration.ts';
 import { failureCause } from './failure.ts';
-import { jobNameOfId } from './ledger.ts';
+import { parseObjectId } from '../inventory/inventory.ts';
 
 export const historyHeader = [
   'revision',
@@ -32,7 +32,7 @@ function causeOf(run: JobRun, now: Date): string {
 }
 
 export function historyRow(run: JobRun, now: Date): string[] {
-  const { namespace, name } = jobNameOfId(run.id);
+  const { namespace, name } = parseObjectId(run.id);
   return [
     run.revision,
     `Job/${namespace}/${name}`,

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../kube/client.ts';
 import type { JobRun } from '../api/kustomization.ts';
+import { parseObjectId } from '../inventory/inventory.ts';
 import {
   MAX_RUNS,
   MAX_RUNS_PER_JOB,
@@ -12,7 +13,6 @@ import {
   isJobWithTTL,
   jobDigest,
   jobId,
-  jobNameOfId,
   leaveDeleted,
   ledgerOf,
   observe,
@@ -64,7 +64,12 @@ describe('run ledger', () => {
     assert.equal(isJobWithTTL(job('a', 'app:1', null)), false);
     assert.equal(isJobWithTTL({ ...job('a', 'app:1'), apiVersion: 'example.com/v1' }), false);
     assert.equal(jobId(job('db-migration', 'app:1')), 'apps_db-migration_batch_Job');
-    assert.deepEqual(jobNameOfId('apps_db_migration_batch_Job'), { namespace: 'apps', name: 'db_migration' });
+    assert.deepEqual(parseObjectId(jobId(job('db-migration', 'app:1'))), {
+      namespace: 'apps',
+      name: 'db-migration',
+      group: 'batch',
+      kind: 'Job',
+    });
   });
 
   it('digests the manifest whatever the key order, and any change gives another digest', () => {

@@ -35,12 +35,6 @@ export const jobId = (job: KubeObject): string =>
     name: job.metadata?.name ?? '',
   });
 
-/** `namespace/name` of a ledger id `<namespace>_<name>_batch_Job`. */
-export function jobNameOfId(id: string): { namespace: string; name: string } {
-  const [namespace = '', ...rest] = id.split('_');
-  return { namespace, name: rest.slice(0, -2).join('_') };
-}
-
 /** JSON with object keys sorted, so the digest does not depend on the order kustomize wrote them in. */
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
