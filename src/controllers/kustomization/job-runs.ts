@@ -192,15 +192,22 @@ async function deleteJob(pass: KustomizationPass, ref: ObjectRef): Promise<void>
 
 /**
  * Records each Job this pass applied (not skipped) as a run: its live state, else the last state the health
- * check saw (a TTL may have deleted it since). A failure here only loses a record, never the pass.
+ * check saw (a TTL may have deleted it since). `changedOnly`, right after the apply: only the Jobs it created
+ * or changed, so a new run is in the ledger while it runs and an unchanged pass reads nothing twice. A failure
+ * here only loses a record, never the pass.
  */
-export async function recordJobRuns(pass: KustomizationPass, logLines: number): Promise<void> {
+export async function recordJobRuns(
+  pass: KustomizationPass,
+  logLines: number,
+  options: { changedOnly?: boolean } = {},
+): Promise<void> {
   const { changeSet, jobsSeen } = pass.current;
   const actions = new Map(changeSet.map((c) => [c.subject, c.action]));
   for (const job of jobsOf(pass)) {
     const subject = describeRef(refOf(job));
     const action = actions.get(subject);
     if (action === undefined || action === 'skipped') continue;
+    if (options.changedOnly && action !== 'created' && action !== 'configured') continue;
     try {
       const live = (await pass.objects.get(refOf(job))) ?? jobsSeen.get(subject);
       if (live) await recordRun(pass, job, live, { logLines });

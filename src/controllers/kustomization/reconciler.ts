@@ -257,7 +257,7 @@ export function kustomizationReconciler(
       const previous = status.inventory?.entries ?? [];
       status.inventory = { entries: revision.changeSet.map((c) => entryForRef(c.ref)) };
       const logLines = logLinesFor(pass, options.failedJobLogLines ?? 0);
-      await recordJobRuns(pass, logLines);
+      await recordJobRuns(pass, logLines, { changedOnly: true });
       let unhealthy: HealthFailure | undefined;
       try {
         await prune(pass, previous);
