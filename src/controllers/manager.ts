@@ -148,13 +148,14 @@ export class Manager {
 
   /** The status gauges follow what the cluster holds, so they also reflect status written by a previous leader. */
   private recordStatusMetrics(metrics: Metrics): void {
-    for (const informer of [this.context.gitRepositories, this.context.kustomizations] as Informer[]) {
+    const record = <T extends KubeObjectHeader>(informer: Informer<T>) =>
       informer.on({
         added: (o) => metrics.recordStatus(o),
         updated: (_previous, o) => metrics.recordStatus(o),
         deleted: (o) => metrics.recordStatus(o, true),
       });
-    }
+    record(this.context.gitRepositories);
+    record(this.context.kustomizations);
   }
 
   /**

@@ -25,6 +25,7 @@ export class Informer<T extends KubeObjectHeader = KubeObjectHeader> {
   private readonly options: InformerOptions;
   private readonly cache = new Map<string, T>();
   private readonly handlers: InformerHandlers<T>[] = [];
+  private readonly followers = new Map<string, Set<(object: T) => void>>();
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
 
@@ -79,14 +80,13 @@ export class Informer<T extends KubeObjectHeader = KubeObjectHeader> {
   ): void {
     if (signal.aborted) return;
     const key = `${namespace ?? ''}/${name}`;
-    const handler: InformerHandlers<T> = {
-      added: (object) => objectKey(object) === key && changed(object),
-      updated: (_, object) => objectKey(object) === key && changed(object),
-    };
-    this.handlers.push(handler);
+    // By key, so a change costs its own followers only, however many objects are followed at once.
+    const followers = this.followers.get(key) ?? new Set();
+    followers.add(changed);
+    this.followers.set(key, followers);
     const remove = () => {
-      const index = this.handlers.indexOf(handler);
-      if (index >= 0) this.handlers.splice(index, 1);
+      followers.delete(changed);
+      if (followers.size === 0) this.followers.delete(key);
     };
     signal.addEventListener('abort', remove, { once: true });
     const cached = this.cache.get(key);
@@ -115,15 +115,16 @@ export class Informer<T extends KubeObjectHeader = KubeObjectHeader> {
     const previous = this.cache.get(key);
     if (type === 'DELETED') {
       this.cache.delete(key);
-      // A copy: a handler may remove itself (follow()) while handlers are called.
-      for (const h of [...this.handlers]) h.deleted?.(previous ?? object);
+      for (const h of this.handlers) h.deleted?.(previous ?? object);
       return;
     }
     this.cache.set(key, object);
-    if (!previous) for (const h of [...this.handlers]) h.added?.(object);
+    if (!previous) for (const h of this.handlers) h.added?.(object);
     else if (previous.metadata?.resourceVersion !== object.metadata?.resourceVersion) {
-      for (const h of [...this.handlers]) h.updated?.(previous, object);
-    }
+      for (const h of this.handlers) h.updated?.(previous, object);
+    } else return;
+    // A copy: a follower may stop following while followers are called.
+    for (const changed of [...(this.followers.get(key) ?? [])]) changed(object);
   }
 }
 
