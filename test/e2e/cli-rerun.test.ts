@@ -1,7 +1,7 @@
 // `sluice history ks` and `sluice rerun ks` as a user runs them: the run ledger as a table (and JSON), across a
 // pipeline; a failed Job run again without a commit; a completed one only when named; a running one refused
 // unless --force, which stops it (recorded as Cancelled) and runs it again.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   create,
@@ -10,13 +10,13 @@ import {
   ksPath,
   jobRunsOf,
   useControllerEnv,
+  useTimeline,
   waitForReady,
   type ControllerEnv,
 } from '../support/controller.ts';
 import { runSluice } from '../support/cli.ts';
 import { failingPod, jobManifest } from '../support/manifests.ts';
 import { waitForObject } from '../../dev/cluster.ts';
-import { recordTimeline, type Timeline } from '../../dev/timeline.ts';
 import type { JobRun } from '../../src/api/kustomization.ts';
 
 /** A table as cells: Flux's tables pad cells with spaces and end each with a tab. */
@@ -53,11 +53,7 @@ async function pipelineStage(
 describe('sluice history and sluice rerun', () => {
   const env = useControllerEnv('e2e-cli-rerun');
   const sluice = (...args: string[]) => runSluice([...args, '-n', env.namespace]);
-  let timeline: Timeline;
-  before(() => {
-    timeline = recordTimeline(env.client, env.namespace);
-  });
-  after(() => timeline.stop());
+  const timeline = useTimeline(env);
 
   it('history prints a failed run with its cause, newest first', async () => {
     await pipelineStage(env, 'migrate', {

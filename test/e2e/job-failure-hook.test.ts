@@ -1,7 +1,7 @@
 // The failure hook (sluice.dev/on-failure-path): Jobs from a path in the same source that run once when a
 // revision fails, with the failure's context in SLUICE_* environment variables; never on success, once per
 // failed revision, and a hook that fails itself is reported, not retried.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   create,
@@ -10,13 +10,13 @@ import {
   requestReconcile,
   jobRunsOf,
   useControllerEnv,
+  useTimeline,
   waitForEvent,
   waitForReady,
   type ControllerEnv,
 } from '../support/controller.ts';
 import { failingPod, jobManifest } from '../support/manifests.ts';
 import { condition } from '../../dev/cluster.ts';
-import { recordTimeline, type Timeline } from '../../dev/timeline.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
 
 const handled = (value: string) => (ks: KubeObject) =>
@@ -38,11 +38,7 @@ async function withHook(env: ControllerEnv, name: string, files: Record<string, 
 
 describe('a failure hook', () => {
   const env = useControllerEnv('e2e-failure-hook');
-  let timeline: Timeline;
-  before(() => {
-    timeline = recordTimeline(env.client, env.namespace);
-  });
-  after(() => timeline.stop());
+  const timeline = useTimeline(env);
   const runsOfJob = (name: string) =>
     new Set(timeline.moments.filter((m) => m.kind === 'Job' && m.name === name).map((m) => m.uid)).size;
   const job = (name: string) =>

@@ -3,7 +3,7 @@
 // completed: force never kills a running Job of an older revision, even one a restarted controller meets. With
 // sluice.dev/on-new-revision: cancel, the health check stops, the running Job is deleted (Cancelled in the
 // ledger) and the new revision is applied at once. Asserted from watch timelines.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   create,
@@ -13,12 +13,13 @@ import {
   requestReconcile,
   jobRunsOf,
   useControllerEnv,
+  useTimeline,
   waitForEvent,
   waitForReady,
   type ControllerEnv,
 } from '../support/controller.ts';
 import { jobManifest } from '../support/manifests.ts';
-import { firstAt, recordTimeline, type Timeline } from '../../dev/timeline.ts';
+import { firstAt, type Timeline } from '../../dev/timeline.ts';
 import { waitForObject } from '../../dev/cluster.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
 
@@ -111,11 +112,7 @@ function jobRuns(timeline: Timeline) {
 
 describe('a new revision while the migration runs: by default it finishes first', () => {
   const env = useControllerEnv('e2e-new-revision-finish');
-  let timeline: Timeline;
-  before(() => {
-    timeline = recordTimeline(env.client, env.namespace);
-  });
-  after(() => timeline.stop());
+  const timeline = useTimeline(env);
 
   it('runs the new migration after the old one completed, and never applies the old app', async () => {
     const { v1, v2 } = await pipeline(env);
@@ -149,11 +146,7 @@ describe('a new revision while the migration runs: by default it finishes first'
 
 describe('a new revision after a controller restart stopped the pass of a running migration', () => {
   const env = useControllerEnv('e2e-new-revision-restart');
-  let timeline: Timeline;
-  before(() => {
-    timeline = recordTimeline(env.client, env.namespace);
-  });
-  after(() => timeline.stop());
+  const timeline = useTimeline(env);
 
   it('waits for the old migration instead of letting force delete it', async () => {
     // The restart drops the pass that was waiting on v1's migration; the next pass meets it still running.
@@ -190,11 +183,7 @@ describe('a new revision after a controller restart stopped the pass of a runnin
 
 describe('a new revision with sluice.dev/on-new-revision: cancel', () => {
   const env = useControllerEnv('e2e-new-revision-cancel');
-  let timeline: Timeline;
-  before(() => {
-    timeline = recordTimeline(env.client, env.namespace);
-  });
-  after(() => timeline.stop());
+  const timeline = useTimeline(env);
 
   it('stops the old migration at once, records it as Cancelled, and applies the new revision', async () => {
     const { v1, v2 } = await pipeline(env, { annotations: { 'sluice.dev/on-new-revision': 'cancel' } });

@@ -2,7 +2,7 @@
 // manifest after a capped exponential backoff, each attempt in the ledger and an event; once the budget is
 // spent the Kustomization stays failed with the last cause. Flaky attempts are made by labelling the first
 // pods of a Job with the local cluster's failure label as they appear, as a dependency that is not up yet would.
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   create,
@@ -12,25 +12,19 @@ import {
   requestReconcile,
   jobRunsOf,
   useControllerEnv,
+  useTimeline,
   waitForReady,
 } from '../support/controller.ts';
 import { KWOK_FAIL, failingPod, jobManifest } from '../support/manifests.ts';
 import { condition } from '../../dev/cluster.ts';
-import { recordTimeline, type Timeline } from '../../dev/timeline.ts';
 import { listWatch } from '../../src/kube/watch.ts';
 import { ContentType, type KubeObject } from '../../src/kube/client.ts';
 
 describe('a Job with sluice.dev/retry', () => {
   const env = useControllerEnv('e2e-job-retry');
-  let timeline: Timeline;
+  const timeline = useTimeline(env);
   const stopFlaking = new AbortController();
-  before(() => {
-    timeline = recordTimeline(env.client, env.namespace);
-  });
-  after(() => {
-    timeline.stop();
-    stopFlaking.abort();
-  });
+  after(() => stopFlaking.abort());
   const uidsOf = (name: string) =>
     new Set(timeline.moments.filter((m) => m.kind === 'Job' && m.name === name).map((m) => m.uid));
 

@@ -18,6 +18,7 @@ import { listWatch } from '../../src/kube/watch.ts';
 import { createTestNamespace, deleteTestNamespace, testClient } from './cluster.ts';
 import { waitForObject, condition } from '../../dev/cluster.ts';
 import { GitServer } from '../../dev/git-server.ts';
+import { recordTimeline, type Timeline } from '../../dev/timeline.ts';
 
 export interface ControllerEnv {
   /** Set when the environment could not be made safely; tests then skip with this reason. */
@@ -238,3 +239,21 @@ export async function eventsFor(
 /** A Kustomization's run ledger (status.jobRuns), newest first. */
 export const jobRunsOf = (ks: KubeObject): JobRun[] =>
   (ks['status'] as { jobRuns?: JobRun[] } | undefined)?.jobRuns ?? [];
+
+/** A watch timeline of the environment's namespace (dev/timeline.ts), recorded for the whole suite. */
+export function useTimeline(env: ControllerEnv): Timeline {
+  let recording: Timeline | undefined;
+  before(() => {
+    recording = recordTimeline(env.client, env.namespace);
+  });
+  after(() => recording?.stop());
+  return {
+    get moments() {
+      return recording?.moments ?? [];
+    },
+    get error() {
+      return recording?.error;
+    },
+    stop: () => recording?.stop(),
+  };
+}
