@@ -35,6 +35,7 @@ describe('generateKustomization without a kustomization file', () => {
     assert.deepEqual(await readYaml(result.file), {
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
+      sortOptions: { order: 'fifo' },
       resources: [
         './a.yaml',
         './base',
@@ -52,6 +53,7 @@ describe('generateKustomization without a kustomization file', () => {
       assert.deepEqual(await readYaml(result.file), {
         apiVersion: 'kustomize.config.k8s.io/v1beta1',
         kind: 'Kustomization',
+        sortOptions: { order: 'fifo' },
         namespace: '_placeholder',
       });
     }
@@ -122,6 +124,7 @@ describe('generateKustomization with a kustomization file', () => {
       assert.deepEqual(await readYaml(result.file), {
         apiVersion: 'kustomize.config.k8s.io/v1beta1',
         kind: 'Kustomization',
+        sortOptions: { order: 'fifo' },
         namePrefix: 'p-',
         resources: ['cm.yaml'],
       });
@@ -174,6 +177,7 @@ describe('generateKustomization with a kustomization file', () => {
     assert.deepEqual(await readYaml(result.file), {
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
+      sortOptions: { order: 'fifo' },
       namespace: 'apps',
       namePrefix: 'new-',
       nameSuffix: '-v2',
@@ -206,6 +210,7 @@ describe('generateKustomization with a kustomization file', () => {
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
       buildMetadata: ['originAnnotations'],
+      sortOptions: { order: 'fifo' },
     });
   });
 

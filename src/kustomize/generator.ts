@@ -6,6 +6,7 @@ import { readdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Image, KustomizationSpec, Patch } from '../api/kustomization.ts';
 import { ManifestError, isMapping, parseYamlDocuments, toYaml } from './yaml.ts';
+import type { PathMatcher } from './ignore-paths.ts';
 
 /** The spec fields that change the kustomization file. */
 export type KustomizationOverlay = Pick<
@@ -28,6 +29,8 @@ const kustomizeApiVersion = 'kustomize.config.k8s.io/v1beta1';
 export interface GenerateOptions {
   /** The artifact root: files are named relative to it in errors, and symlinks may not lead out of it. Default: dir. */
   root?: string;
+  /** Files a generated kustomization.yaml leaves out (`--ignore-paths`), relative to `dir`. */
+  ignore?: PathMatcher;
 }
 
 export interface GeneratedKustomization {
@@ -56,7 +59,7 @@ export async function generateKustomization(
       kustomization.buildMetadata = withOption(kustomization.buildMetadata, 'originAnnotations');
     }
   } else {
-    const resources = await scanManifests(dir, files);
+    const resources = await scanManifests(dir, files, options.ignore);
     kustomization = { apiVersion: kustomizeApiVersion, kind: 'Kustomization' };
     if (resources.length > 0) kustomization.resources = resources;
     // kustomize refuses an empty kustomization; a namespace alone builds to nothing.
@@ -119,6 +122,9 @@ async function overlaySpec(
   dir: string,
   label: string,
 ): Promise<void> {
+  // Flux builds with kustomize's library defaults, which keep the objects in the order read; the CLI's default
+  // sorts them by kind ("legacy"). A sortOptions the user wrote stands.
+  kustomization.sortOptions ??= { order: 'fifo' };
   if (spec.targetNamespace) kustomization.namespace = spec.targetNamespace;
   if (spec.namePrefix) kustomization.namePrefix = spec.namePrefix;
   if (spec.nameSuffix) kustomization.nameSuffix = spec.nameSuffix;
@@ -181,7 +187,7 @@ function mergeImages(existing: unknown[], overrides: readonly Image[]): unknown[
 }
 
 /** Every Kubernetes YAML file below `dir`, and every subdirectory with its own kustomization file, as `./path`. */
-async function scanManifests(dir: string, files: ProjectFiles): Promise<string[]> {
+async function scanManifests(dir: string, files: ProjectFiles, ignored?: PathMatcher): Promise<string[]> {
   const resources: string[] = [];
   const walk = async (relativeDir: string): Promise<void> => {
     const entries = await readdir(join(dir, relativeDir), { withFileTypes: true });
@@ -189,6 +195,7 @@ async function scanManifests(dir: string, files: ProjectFiles): Promise<string[]
     for (const entry of entries) {
       const relativePath = relativeDir ? `${relativeDir}/${entry.name}` : entry.name;
       const path = join(dir, relativePath);
+      if (ignored?.(relativePath, entry.isDirectory())) continue;
       if (entry.isDirectory()) {
         // A directory with its own kustomization is one resource; it is not searched further.
         if (await findKustomizationFile(path)) resources.push(`./${relativePath}`);
