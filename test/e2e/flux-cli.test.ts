@@ -185,15 +185,9 @@ describe(
       assert.match(info.distribution ?? '', /^flux-sluice-v/);
       assert.match(info['sluice-controller'] ?? '', /^\d+\.\d+\.\d+$/);
 
-      const logs = await flux(
-        'logs',
-        '--flux-namespace',
-        env.namespace,
-        '--kind',
-        'Kustomization',
-        '--name',
-        'app-pre-deploy',
-      );
+      const kustomizationLogs = (name: string) =>
+        flux('logs', '--flux-namespace', env.namespace, '--kind', 'Kustomization', '--name', name);
+      const logs = await kustomizationLogs('app-pre-deploy');
       assert.equal(logs.code, 0, logs.stderr);
       const lines = logs.stdout.trimEnd().split('\n');
       assert.ok(lines.length > 0 && lines[0] !== '', 'flux logs printed nothing');
@@ -206,6 +200,20 @@ describe(
       assert.ok(
         lines.some((l) => l.includes('Reconciliation finished in')),
         logs.stdout,
+      );
+      assert.ok(
+        lines.some((l) => l.includes('server-side apply completed')),
+        logs.stdout,
+      );
+      // Flux's line for a dependent whose dependencies are ready, which log queries count.
+      const dependent = await kustomizationLogs('app-deploy');
+      assert.equal(dependent.code, 0, dependent.stderr);
+      assert.match(
+        dependent.stdout,
+        new RegExp(
+          `^\\S+ info Kustomization/app-deploy\\.${env.namespace} - All dependencies are ready, proceeding with reconciliation ?$`,
+          'm',
+        ),
       );
 
       const uninstall = await flux('uninstall', '--dry-run', '--silent');

@@ -172,12 +172,14 @@ export function kustomizationReconciler(
     if (!artifact) {
       const message = `Source artifact not found, retrying in ${formatDuration(requeueDependencyMs)}`;
       pass.setReady('False', 'ArtifactFailed', message);
+      pass.request.log.info(message);
       return { requeueAfterMs: requeueDependencyMs };
     }
     if (!(await options.store.exists(artifact.path))) {
       // Named but not stored (e.g. the controller restarted and the source has not fetched again yet).
       const message = `Source is not ready, artifact not found, retrying in ${formatDuration(requeueDependencyMs)}`;
       pass.setReady('False', 'ArtifactFailed', message);
+      pass.request.log.info(message);
       return { requeueAfterMs: requeueDependencyMs };
     }
     if (ks.spec.dependsOn?.length) {
@@ -191,10 +193,12 @@ export function kustomizationReconciler(
       const notReady = await dependencyNotReady(ctx.objects, ks, artifact.revision, pass.readyChecks);
       if (notReady) {
         pass.setReady('False', 'DependencyNotReady', notReady);
-        const retry = formatDuration(requeueDependencyMs);
-        await pass.event('Normal', `Dependencies do not meet ready condition, retrying in ${retry}`);
+        const message = `Dependencies do not meet ready condition, retrying in ${formatDuration(requeueDependencyMs)}`;
+        pass.request.log.info(message);
+        await pass.event('Normal', message);
         return { requeueAfterMs: requeueDependencyMs };
       }
+      pass.request.log.info('All dependencies are ready, proceeding with reconciliation');
     }
     await reconcileRevision(pass, artifact);
     // A Job that is no health target can fail with a retry due before the next interval.
@@ -293,7 +297,7 @@ export function kustomizationReconciler(
       strictSubstitutions: options.featureGates?.StrictPostBuildSubstitutions,
     });
     pass.current.digest = built.digest;
-    pass.current.desired = await prepareObjects(ctx.objects, pass.ks, built.objects);
+    pass.current.desired = await prepareObjects(ctx.objects.mapper, pass.ks, built.objects);
   }
 
   /** The staged server-side apply of everything built; a failed stage applies nothing of itself. */
