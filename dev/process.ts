@@ -11,16 +11,20 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs `file args` with `env` (merged over this process's; undefined removes a variable); never throws on exit. */
+/**
+ * Runs `file args` in `cwd` with `env` (merged over this process's; undefined removes a variable); never throws on
+ * exit.
+ */
 export async function runCommand(
   file: string,
   args: string[],
-  options: { env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+  options: { env?: Record<string, string | undefined>; timeoutMs?: number; cwd?: string } = {},
 ): Promise<CommandResult> {
   try {
     const { stdout, stderr } = await execFileAsync(file, args, {
       env: { ...process.env, ...options.env },
       timeout: options.timeoutMs,
+      cwd: options.cwd,
     });
     return { code: 0, stdout, stderr };
   } catch (error) {

@@ -115,3 +115,57 @@ describe('global flags anywhere', () => {
     assert.equal(options['timeout'], '1m');
   });
 });
+
+describe('flux build and diff flags', () => {
+  for (const verb of ['build', 'diff']) {
+    it(`sluice ${verb} ks: lists, pairs and booleans as cobra reads them`, async () => {
+      const options = await parsedOptions([
+        '--context',
+        'prod',
+        verb,
+        'ks',
+        'app',
+        '--path',
+        './app',
+        '--ignore-paths',
+        'a.yaml,/b/**',
+        '--ignore-paths=c.yaml',
+        '--local-sources',
+        'GitRepository/apps/repo=./repo,OCIRepository/apps/oci=../oci',
+        '--local-sources=GitRepository/apps/other=/abs',
+        '--strict-substitute=false',
+        '-r',
+        '--timeout',
+        '2m',
+      ]);
+      assert.equal(options['context'], 'prod');
+      assert.deepEqual(options['ignorePaths'], ['a.yaml', '/b/**', 'c.yaml']);
+      assert.deepEqual(
+        options['localSources'],
+        new Map([
+          ['GitRepository/apps/repo', './repo'],
+          ['OCIRepository/apps/oci', '../oci'],
+          ['GitRepository/apps/other', '/abs'],
+        ]),
+      );
+      assert.equal(options['strictSubstitute'], false);
+      assert.equal(options['recursive'], true);
+      assert.equal(options['timeout'], 120_000);
+    });
+  }
+
+  it('defaults to the controller: strict substitution, not recursive, 80s', async () => {
+    const options = await parsedOptions(['build', 'ks', 'app', '--path', '.']);
+    assert.equal(options['strictSubstitute'], true);
+    assert.equal(options['recursive'], false);
+    assert.equal(options['dryRun'], false);
+    assert.equal(options['timeout'], 80_000);
+  });
+
+  it('refuses a --local-sources entry that is not Kind/namespace/name=path', async () => {
+    await assert.rejects(
+      parsedOptions(['build', 'ks', 'app', '--path', '.', '--local-sources', 'GitRepository/repo=./x']),
+      /expected Kind\/namespace\/name=path, got "GitRepository\/repo=.\/x"/,
+    );
+  });
+});

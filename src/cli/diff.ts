@@ -1,5 +1,5 @@
 // `sluice diff ks NAME --path DIR`: what applying a local directory would change, from a server-side dry-run
-// with the controller's field manager. Unlike `flux diff`, an object that force would recreate (an
+// with the controller's field manager; the flags are `flux diff ks`'s. Unlike `flux diff`, an object that force would recreate (an
 // immutable Job) is shown as "will be recreated" instead of failing the whole diff.
 // Exit codes as flux: 0 no changes, 1 changes, 2 an error.
 import { Command } from 'commander';
@@ -11,8 +11,11 @@ import { leaveDeleted, ledgerOf } from '../jobs/ledger.ts';
 import { ResourceManager } from '../ssa/manager.ts';
 import { parseObjectId } from '../inventory/inventory.ts';
 import { FieldManager } from '../api/meta.ts';
-import { buildLocal, getKustomization, maskSecrets } from './build.ts';
-import { loadClient, withClusterOptions, type ClusterOptions } from './flags.ts';
+import { buildFromFlags, maskSecrets, withLocalBuildOptions, type LocalBuildFlags } from './build.ts';
+import { loadClient } from './flags.ts';
+import type { LocalBuild } from '../controllers/kustomization/local-build.ts';
+import type { StatusLog } from '../runtime/logger.ts';
+import { explainForUser } from '../kube/errors.ts';
 import { statusLog } from './status-log.ts';
 import { errorMessage } from '../errors.ts';
 
@@ -27,78 +30,97 @@ function comparable(object: KubeObject): string {
   return YAML.stringify(copy, { sortMapEntries: true });
 }
 
-interface DiffOptions extends ClusterOptions {
-  path: string;
+/** What the diff of one Kustomization's build found. */
+interface DiffResult {
+  changed: boolean;
+  failed: boolean;
+}
+
+/** Prints what applying `build` would change: created, drifted (with a patch), recreated, skipped, deleted. */
+async function diffBuild(
+  objects: ObjectClient,
+  { kustomization: live, objects: built }: LocalBuild,
+  log: StatusLog,
+  signal: AbortSignal,
+): Promise<DiffResult> {
+  const alreadyRan = new Set<string>();
+  const plans = await new ResourceManager(objects).dryRunAll(built, {
+    fieldManager: FieldManager.kustomizeController,
+    force: live.spec.force ?? false,
+    // As the controller: a Job its TTL deleted after it completed for this manifest is not created again.
+    skip: (desired, existing) => {
+      const skip = leaveDeleted(ledgerOf(live.status), desired, existing);
+      if (skip) alreadyRan.add(describeRef(refOf(desired)));
+      return skip;
+    },
+    signal,
+  });
+  const result: DiffResult = { changed: false, failed: false };
+  for (const plan of plans) {
+    const subject = describeRef(refOf(plan.object));
+    if ('error' in plan) {
+      log.failure(plan.error);
+      result.failed = true;
+    } else if (plan.recreate) {
+      log.action(`${subject} will be recreated (immutable fields changed; force is on)`);
+      result.changed = true;
+    } else if (plan.action === 'created') {
+      log.action(`${subject} created`);
+      result.changed = true;
+    } else if (plan.action === 'configured' && plan.existing && plan.dryRun) {
+      const [before, after] = [comparable(plan.existing), comparable(plan.dryRun)];
+      // Masked Secret values can differ with nothing left to show: say so instead of an empty diff.
+      log.action(before === after ? `${subject} drifted (values hidden)` : `${subject} drifted`);
+      if (before !== after) {
+        process.stdout.write(createTwoFilesPatch(subject, subject, before, after, 'live', 'merged'));
+      }
+      result.changed = true;
+    } else if (alreadyRan.has(subject)) {
+      log.action(
+        `${subject} skipped (completed for this manifest, then deleted by its ttlSecondsAfterFinished)`,
+      );
+    } else if (plan.action === 'skipped') {
+      log.action(`${subject} skipped`);
+    }
+  }
+  if (live.spec.prune) {
+    const declared = new Set(plans.map((p) => describeRef(refOf(p.object))));
+    for (const entry of live.status?.inventory?.entries ?? []) {
+      const id = parseObjectId(entry.id);
+      const subject = id.namespace ? `${id.kind}/${id.namespace}/${id.name}` : `${id.kind}/${id.name}`;
+      if (!declared.has(subject)) {
+        log.action(`${subject} deleted`);
+        result.changed = true;
+      }
+    }
+  }
+  return result;
 }
 
 export function diffCommand(): Command {
-  const ks = withClusterOptions(
+  const ks = withLocalBuildOptions(
     new Command('kustomization')
       .alias('ks')
-      .description('show what applying a local directory would change (server-side dry-run)')
-      .argument('<name>', 'the Kustomization whose settings and inventory the diff uses')
-      .requiredOption('--path <dir>', 'the local directory to build and compare'),
-  ).action(async (name: string, options: DiffOptions) => {
+      .description(
+        'show what applying a local directory would change (server-side dry-run); with --recursive, for each Kustomization it declares too',
+      ),
+  ).action(async (name: string, flags: LocalBuildFlags) => {
     const log = statusLog();
     try {
-      const client = await loadClient(options);
+      const client = await loadClient(flags);
       try {
         const objects = new ObjectClient(client);
-        const live = await getKustomization(objects, options.namespace, name);
-        const built = await buildLocal(client, live, options.path);
-        const alreadyRan = new Set<string>();
-        const plans = await new ResourceManager(objects).dryRunAll(built, {
-          fieldManager: FieldManager.kustomizeController,
-          force: live.spec.force ?? false,
-          // As the controller: a Job its TTL deleted after it completed for this manifest is not created again.
-          skip: (desired, existing) => {
-            const skip = leaveDeleted(ledgerOf(live.status), desired, existing);
-            if (skip) alreadyRan.add(describeRef(refOf(desired)));
-            return skip;
-          },
-          signal: AbortSignal.timeout(120_000),
-        });
+        const builds = await buildFromFlags(objects, name, flags);
         let changed = false;
         let failed = false;
-        for (const plan of plans) {
-          const subject = describeRef(refOf(plan.object));
-          if ('error' in plan) {
-            log.failure(plan.error);
-            failed = true;
-          } else if (plan.recreate) {
-            log.action(`${subject} will be recreated (immutable fields changed; force is on)`);
-            changed = true;
-          } else if (plan.action === 'created') {
-            log.action(`${subject} created`);
-            changed = true;
-          } else if (plan.action === 'configured' && plan.existing && plan.dryRun) {
-            const [before, after] = [comparable(plan.existing), comparable(plan.dryRun)];
-            // Masked Secret values can differ with nothing left to show: say so instead of an empty diff.
-            log.action(before === after ? `${subject} drifted (values hidden)` : `${subject} drifted`);
-            if (before !== after) {
-              process.stdout.write(createTwoFilesPatch(subject, subject, before, after, 'live', 'merged'));
-            }
-            changed = true;
-          } else if (alreadyRan.has(subject)) {
-            log.action(
-              `${subject} skipped (completed for this manifest, then deleted by its ttlSecondsAfterFinished)`,
-            );
-          } else if (plan.action === 'skipped') {
-            log.action(`${subject} skipped`);
-          }
-        }
-        if (live.spec.prune) {
-          const built = new Set(plans.map((p) => describeRef(refOf(p.object))));
-          for (const entry of live.status?.inventory?.entries ?? []) {
-            const id = parseObjectId(entry.id);
-            const subject = id.namespace ? `${id.kind}/${id.namespace}/${id.name}` : `${id.kind}/${id.name}`;
-            if (!built.has(subject)) {
-              log.action(`${subject} deleted`);
-              changed = true;
-            }
-          }
+        for (const build of builds) {
+          const result = await diffBuild(objects, build, log, AbortSignal.timeout(flags.timeout));
+          changed ||= result.changed;
+          failed ||= result.failed;
         }
         process.exitCode = failed ? 2 : changed ? 1 : 0;
+      } catch (error) {
+        throw explainForUser(error, client.identity);
       } finally {
         await client.close();
       }

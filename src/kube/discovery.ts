@@ -46,7 +46,12 @@ export function splitApiVersion(apiVersion: string): { group: string; version: s
     : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
-export class RestMapper {
+/** Whether a kind is namespaced, or undefined when it is not known: what defaulting a namespace needs. */
+export interface KindScopes {
+  isNamespaced(apiVersion: string, kind: string): Promise<boolean | undefined>;
+}
+
+export class RestMapper implements KindScopes {
   private readonly client: KubeClient;
   private mappings = new Map<string, ResourceMapping>();
   private loading: Promise<void> | undefined;
@@ -70,6 +75,15 @@ export class RestMapper {
 
   async mappingFor(object: KubeObject): Promise<ResourceMapping> {
     return this.mapping(object.apiVersion ?? '', object.kind ?? '');
+  }
+
+  async isNamespaced(apiVersion: string, kind: string): Promise<boolean | undefined> {
+    try {
+      return (await this.mapping(apiVersion, kind)).namespaced;
+    } catch (error) {
+      if (error instanceof NoKindMatchError) return undefined;
+      throw error;
+    }
   }
 
   /**

@@ -12,6 +12,10 @@ import {
 import { scratchDir } from '../support/files.ts';
 import { runSluice } from '../support/cli.ts';
 import { jobManifest } from '../support/manifests.ts';
+import { testKubeconfig } from '../support/cluster.ts';
+import { runFlux } from '../../dev/flux.ts';
+import { parseYamlDocuments } from '../../src/kustomize/yaml.ts';
+import type { KubeObject } from '../../src/kube/client.ts';
 
 const cm = (name: string, mode: string) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  mode: ${mode}\n`;
@@ -107,6 +111,78 @@ describe('sluice build and diff', () => {
     const overlay = await sluice('build', 'ks', 'app', '--path', path.join(repo, 'overlay'));
     assert.equal(overlay.code, 0, overlay.stderr);
     assert.match(overlay.stdout, /name: from-base/);
+  });
+
+  it('build reads substituteFrom from the cluster and agrees with the real flux build', async () => {
+    const ns = env.namespace;
+    await create(env, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'vars', namespace: ns },
+      data: { GREETING: 'hi' },
+    });
+    await create(
+      env,
+      kustomization(env, 'vars-app', {
+        suspend: true,
+        postBuild: { substituteFrom: [{ kind: 'ConfigMap', name: 'vars' }] },
+      }),
+    );
+    const dir = await (await dirs).tree({ 'cm.yaml': cm('greeting', '${GREETING}-${NAME:=world}') });
+    const ours = await sluice('build', 'ks', 'vars-app', '--path', dir);
+    assert.equal(ours.code, 0, ours.stderr);
+    const theirs = await runFlux(['build', 'ks', 'vars-app', '--path', dir, '-n', ns], testKubeconfig());
+    assert.equal(theirs.code, 0, theirs.stderr);
+    const [built] = parseYamlDocuments(ours.stdout, 'sluice build').map((d) => d.value as KubeObject);
+    const [fluxBuilt] = parseYamlDocuments(theirs.stdout, 'flux build').map((d) => d.value as KubeObject);
+    assert.deepEqual(built?.['data'], { mode: 'hi-world' });
+    assert.deepEqual(built, { ...fluxBuilt, metadata: { ...fluxBuilt?.metadata, namespace: ns } });
+  });
+
+  it('diff --recursive diffs each declared Kustomization from its local source against its own inventory', async () => {
+    const ns = env.namespace;
+    // The parent is not on the cluster: it comes from --kustomization-file, and declares the live "app".
+    const repo = await (
+      await dirs
+    ).tree({
+      'clusters/parent.yaml': JSON.stringify(kustomization(env, 'parent', { path: './clusters' })),
+      'clusters/app.yaml': JSON.stringify(kustomization(env, 'app', { force: true, path: './app' })),
+      'clusters/own.yaml': cm('parent-own', 'z'),
+      'app/job.yaml': jobManifest({ image: 'app:v1' }),
+      'app/settings.yaml': cm('settings', 'slow'),
+      'app/secret.yaml': secret('hunter2'),
+    });
+    const parent = [
+      'parent',
+      '--path',
+      path.join(repo, 'clusters'),
+      '--kustomization-file',
+      path.join(repo, 'clusters/parent.yaml'),
+    ];
+    const result = await sluice(
+      'diff',
+      'ks',
+      ...parent,
+      '--recursive',
+      '--local-sources',
+      `GitRepository/${ns}/app=${repo}`,
+    );
+    assert.equal(result.code, 1, result.stderr);
+    const lines = result.stderr.trim().split('\n');
+    assert.ok(lines.includes(`► ConfigMap/${ns}/parent-own created`), result.stderr);
+    // The parent declares itself too (as flux-system does); it is built once, not again and again.
+    assert.ok(lines.includes(`► Kustomization/${ns}/parent created`), result.stderr);
+    assert.ok(lines.includes(`► ConfigMap/${ns}/settings drifted`), result.stderr);
+    assert.ok(lines.includes(`► ConfigMap/${ns}/old deleted`), result.stderr);
+    assert.ok(!lines.some((l) => l.includes('parent-own deleted')), result.stderr);
+    const build = await sluice('build', 'ks', ...parent, '-r');
+    assert.equal(build.code, 1);
+    assert.match(
+      build.stderr,
+      new RegExp(
+        `✗ cannot get local path for GitRepository/${ns}/app of Kustomization 'app': pass --local-sources GitRepository/${ns}/app=DIR`,
+      ),
+    );
   });
 
   it('exits 2 with a clear message for an unknown Kustomization', async () => {

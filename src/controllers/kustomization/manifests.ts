@@ -7,7 +7,8 @@ import type { Artifact } from '../../api/gitrepository.ts';
 import { Annotation } from '../../api/meta.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { isNotFound } from '../../kube/errors.ts';
-import { NoKindMatchError, splitApiVersion } from '../../kube/discovery.ts';
+import { splitApiVersion, type KindScopes } from '../../kube/discovery.ts';
+import type { PathMatcher } from '../../kustomize/ignore-paths.ts';
 import type { ObjectClient } from '../../kube/objects.ts';
 import type { ArtifactStore } from '../../source/artifact.ts';
 import { extractArtifact } from '../../source/artifact.ts';
@@ -51,6 +52,8 @@ export interface BuildOptions {
   signal: AbortSignal;
   /** Flux's StrictPostBuildSubstitutions feature gate (on by default): a variable with no value is an error. */
   strictSubstitutions?: boolean;
+  /** Files a generated kustomization.yaml leaves out (`sluice build --ignore-paths`). */
+  ignore?: PathMatcher;
 }
 
 export interface BuiltManifests {
@@ -59,9 +62,12 @@ export interface BuiltManifests {
   digest: string;
 }
 
-/** Generates kustomization.yaml, runs kustomize, and substitutes postBuild variables. */
+/**
+ * Generates kustomization.yaml, runs kustomize, and substitutes postBuild variables. With no cluster
+ * (`objects` undefined: `sluice build --dry-run`), substituteFrom is skipped, as `flux build --dry-run` does.
+ */
 export async function buildManifests(
-  objects: ObjectClient,
+  objects: ObjectClient | undefined,
   ks: Kustomization,
   root: string,
   dir: string,
@@ -69,7 +75,7 @@ export async function buildManifests(
 ): Promise<BuiltManifests> {
   let built: KubeObject[];
   try {
-    await generateKustomization(dir, ks.spec, { root });
+    await generateKustomization(dir, ks.spec, { root, ignore: options.ignore });
     built = await kustomizeBuild(dir, {
       root,
       kustomizeBinary: options.kustomizeBinary,
@@ -87,14 +93,17 @@ export async function buildManifests(
     );
   }
   if (ks.spec.postBuild) {
-    const vars = mergeVars(await substituteSources(objects, ks), ks.spec.postBuild.substitute ?? {});
+    const fromSources = objects ? await substituteSources(objects, ks) : [];
+    const vars = mergeVars(fromSources, ks.spec.postBuild.substitute ?? {});
     try {
       built = substituteVariables(built, vars, {
         substituteStrategy: ks.spec.postBuild.substituteStrategy,
         strict: options.strictSubstitutions ?? true,
       });
     } catch (error) {
-      throw new ReconcileError('BuildFailed', errorMessage(error), { cause: error });
+      const skipped = !objects && ks.spec.postBuild.substituteFrom?.length;
+      const hint = skipped ? ' (substituteFrom is not read without a cluster)' : '';
+      throw new ReconcileError('BuildFailed', `${errorMessage(error)}${hint}`, { cause: error });
     }
   }
   return { objects: built, digest: `sha256:${createHash('sha256').update(toYaml(built)).digest('hex')}` };
@@ -142,7 +151,7 @@ async function substituteSources(
  * namespaced objects that name none, no status (except on CRDs), and the SOPS guard.
  */
 export async function prepareObjects(
-  objects: ObjectClient,
+  scopes: KindScopes,
   ks: Kustomization,
   built: KubeObject[],
 ): Promise<KubeObject[]> {
@@ -158,7 +167,7 @@ export async function prepareObjects(
     if (object.kind !== 'CustomResourceDefinition') delete object['status'];
     // Deliberately unlike Flux (which rejects the stage): a namespaced object with no namespace goes into
     // the Kustomization's namespace, so manifests written without one apply as they are.
-    if (!metadata.namespace && (await isNamespaced(objects, object, crdScopes)))
+    if (!metadata.namespace && (await isNamespaced(scopes, object, crdScopes)))
       metadata.namespace = ks.metadata.namespace;
     if (isSopsEncrypted(object)) {
       throw new ReconcileError(
@@ -190,18 +199,13 @@ function definedScopes(built: KubeObject[]): Map<string, boolean> {
 }
 
 async function isNamespaced(
-  objects: ObjectClient,
+  scopes: KindScopes,
   object: KubeObject,
   crdScopes: Map<string, boolean>,
 ): Promise<boolean> {
   const defined = crdScopes.get(`${splitApiVersion(object.apiVersion ?? '').group}/${object.kind}`);
-  if (defined !== undefined) return defined;
-  try {
-    return (await objects.mapper.mappingFor(object)).namespaced;
-  } catch (error) {
-    if (error instanceof NoKindMatchError) return false; // the apply's dry-run reports the unknown kind
-    throw error;
-  }
+  // An unknown kind stays as written: the apply's dry-run reports it.
+  return defined ?? (await scopes.isNamespaced(object.apiVersion ?? '', object.kind ?? '')) ?? false;
 }
 
 function isSopsEncrypted(object: KubeObject): boolean {
