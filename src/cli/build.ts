@@ -90,7 +90,7 @@ export function withLocalBuildOptions(command: Command): Command {
     .addOption(
       new Option('--ignore-paths <patterns>', 'files to leave out, in .gitignore format, comma-separated')
         .argParser(appendList)
-        .default([]),
+        .default([], 'none'),
     )
     .addOption(
       booleanOption(
@@ -106,7 +106,7 @@ export function withLocalBuildOptions(command: Command): Command {
         'local directories of sources, for --recursive: Kind/namespace/name=path, comma-separated',
       )
         .argParser(appendLocalSources)
-        .default(new Map<string, string>()),
+        .default(new Map<string, string>(), 'none'),
     )
     .addOption(
       new Option('--timeout <duration>', 'how long the build may take')
