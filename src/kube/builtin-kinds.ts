@@ -36,7 +36,7 @@ export const builtinGroups: ReadonlySet<string> = new Set([
 ]);
 
 /** `group/Kind` of the cluster-scoped kinds in `builtinGroups`. */
-export const clusterScoped: ReadonlySet<string> = new Set([
+const clusterScoped: ReadonlySet<string> = new Set([
   '/Namespace',
   '/Node',
   '/PersistentVolume',

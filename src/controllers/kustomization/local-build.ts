@@ -143,7 +143,7 @@ const refOf = (ks: Kustomization) => ({
 });
 
 /** `Kind/namespace/name` of the Kustomization's source, as --local-sources names it. */
-export function sourceKeyOf(ks: Kustomization): string {
+function sourceKeyOf(ks: Kustomization): string {
   const { kind, name, namespace } = ks.spec.sourceRef;
   return `${kind}/${namespace || ks.metadata.namespace}/${name}`;
 }
