@@ -9,9 +9,9 @@
 //     --git-port N  serve the repository on this port (default: any free one)
 //   SLUICE_CLUSTER_DIR and the SLUICE_*_PORT variables choose the local cluster, as for `npm run cluster:up`.
 import { parseArgs } from 'node:util';
-import { KubeClient, ContentType, type KubeObject } from '../src/kube/client.ts';
+import { KubeClient, ContentType } from '../src/kube/client.ts';
 import { ObjectClient } from '../src/kube/objects.ts';
-import { listWatch } from '../src/kube/watch.ts';
+import { followPipelines } from '../src/pipeline/follow.ts';
 import { installCrds } from '../src/install/install.ts';
 import { removeFinalizers } from '../src/install/uninstall.ts';
 import { runControllers } from '../src/controllers/run.ts';
@@ -19,7 +19,7 @@ import { createLogger } from '../src/runtime/logger.ts';
 import { Annotation } from '../src/api/meta.ts';
 import { GitRepositoryApi } from '../src/api/gitrepository.ts';
 import { GitServer } from './git-server.ts';
-import { LocalCluster, condition } from './cluster.ts';
+import { LocalCluster } from './cluster.ts';
 import { applyPipeline, release, seedFiles, stages, waitForPipeline } from './seed.ts';
 import { Steps } from './steps.ts';
 
@@ -31,76 +31,21 @@ const pipelineTimeoutMs = 5 * 60_000;
 let started = performance.now();
 const elapsed = () => `+${((performance.now() - started) / 1000).toFixed(1)}s`.padStart(8);
 const say = (line: string) => process.stdout.write(`${line}\n`);
-/** Commit hashes cut to 8 characters, as flux prints revisions. */
-const short = (revision: string) => revision.replace(/([0-9a-f]{8})[0-9a-f]{32,120}/g, '$1');
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 /** Prints each Job, Deployment and Kustomization change of the namespace as one line, as it happens. */
 function follow(client: KubeClient, signal: AbortSignal): void {
-  const stageOf = (o: KubeObject) => {
-    const owner = o.metadata?.labels?.['kustomize.toolkit.fluxcd.io/name'];
-    return stages.find((s) => s.kustomization === (owner ?? o.metadata?.name))?.stage ?? '';
-  };
-  const last = new Map<string, string>();
-  const show = (o: KubeObject, subject: string, state: string) => {
-    if (!state || last.get(subject) === state) return;
-    last.set(subject, state);
-    say(`${elapsed()}  ${stageOf(o).padEnd(12)} ${subject.padEnd(34)} ${state}`);
-  };
-  const describe: Record<string, (o: KubeObject) => string> = {
-    Job: (o) => {
-      if (condition(o, 'Complete')?.status === 'True') return 'Complete ✔';
-      if (condition(o, 'Failed')?.status === 'True')
-        return `Failed ✗ ${condition(o, 'Failed')?.message ?? ''}`;
-      return (o['status'] as { startTime?: string } | undefined)?.startTime ? 'Running' : 'Created';
-    },
-    Deployment: (o) => {
-      const spec = o['spec'] as {
-        replicas?: number;
-        template?: { spec?: { containers?: { image?: string }[] } };
-      };
-      const status = (o['status'] ?? {}) as {
-        updatedReplicas?: number;
-        replicas?: number;
-        observedGeneration?: number;
-      };
-      const image = spec.template?.spec?.containers?.[0]?.image?.split(':').pop();
-      // A status written for the previous generation says nothing about the new image yet.
-      const rolled =
-        status.observedGeneration === o.metadata?.generation &&
-        condition(o, 'Available')?.status === 'True' &&
-        status.updatedReplicas === spec.replicas &&
-        status.replicas === spec.replicas;
-      return rolled ? `${image} Available ✔ (${spec.replicas} replicas)` : `${image} rolling out`;
-    },
-    Kustomization: (o) => {
-      const ready = condition(o, 'Ready');
-      const progress = condition(o, 'Reconciling')?.message ?? '';
-      const applied =
-        (o['status'] as { lastAppliedRevision?: string } | undefined)?.lastAppliedRevision ?? '';
-      if (ready?.status === 'True') return `Ready ✔ applied ${short(applied)}`;
-      if (ready?.reason === 'DependencyNotReady') return 'waiting for its dependency';
-      if (ready?.message?.startsWith('Source artifact not found')) return 'waiting for the source';
-      if (ready?.status === 'False') return `Ready ✗ ${ready.message}`;
-      if (progress.startsWith('Detecting drift')) return `applying ${short(progress.split(' ')[4] ?? '')}`;
-      if (progress.startsWith('Running health checks')) return 'applied, waiting for health checks';
-      return '';
-    },
-  };
-  const collections: [string, string][] = [
-    ['Kustomization', `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${namespace}/kustomizations`],
-    ['Job', `/apis/batch/v1/namespaces/${namespace}/jobs`],
-    ['Deployment', `/apis/apps/v1/namespaces/${namespace}/deployments`],
-  ];
-  for (const [kind, collection] of collections) {
-    void (async () => {
-      for await (const e of listWatch<KubeObject>(client, collection, { signal })) {
-        if (e.type === 'ADDED' || e.type === 'MODIFIED') {
-          show(e.object, `${kind}/${e.object.metadata?.name}`, describe[kind]?.(e.object) ?? '');
-        }
-      }
-    })().catch((error: unknown) => say(`(stopped following ${kind}s: ${String(error)})`));
-  }
+  const stageOf = (kustomization: string) =>
+    stages.find((s) => s.kustomization === kustomization)?.stage ?? '';
+  followPipelines(
+    client,
+    namespace,
+    (change) =>
+      say(
+        `${elapsed()}  ${stageOf(change.kustomization).padEnd(12)} ${change.subject.padEnd(34)} ${change.state}`,
+      ),
+    { signal, onError: (kind, error) => say(`(stopped following ${kind}s: ${String(error)})`) },
+  );
 }
 
 const namespaceRef = { apiVersion: 'v1', kind: 'Namespace', name: namespace };

@@ -90,3 +90,32 @@ export async function waitForPipeline(
     if (outcome.state === 'deleted') throw new Error(`Kustomization/${kustomization} was deleted`);
   }
 }
+
+/**
+ * The release of `tag` whose migration Job fails: the local cluster's kwok ends its pod with `exitCode` and
+ * `message` (its failure label and annotations on the pod template), and the Job gives up at once.
+ */
+export function failingMigration(
+  files: Record<string, string>,
+  tag: string,
+  failure: { exitCode: number; message: string },
+): Record<string, string> {
+  const released = release(files, tag);
+  const kwok = 'pod-container-running-failed.stage.kwok.x-k8s.io';
+  const file = 'pre-deploy/migration.job.yaml';
+  released[file] = (released[file] ?? '').replace(
+    '  template:\n    spec:',
+    [
+      '  backoffLimit: 0',
+      '  template:',
+      '    metadata:',
+      `      labels: {${kwok}: "true"}`,
+      '      annotations:',
+      `        ${kwok}/exit-code: "${failure.exitCode}"`,
+      // kwok writes the message into YAML unquoted: quoted, it may hold ": ".
+      `        ${kwok}/message: ${JSON.stringify(JSON.stringify(failure.message))}`,
+      '    spec:',
+    ].join('\n'),
+  );
+  return released;
+}

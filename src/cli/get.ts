@@ -14,6 +14,7 @@ import {
 } from './kinds.ts';
 import { formatTable, truncateHex } from './table.ts';
 import { ReportedFailure, runWithClient } from './status-log.ts';
+import { getPipelineCommand, getPipelinesCommand } from './pipelines.ts';
 
 interface GetOptions extends ClusterOptions {
   allNamespaces?: boolean;
@@ -149,5 +150,7 @@ export function getCommand(): Command {
         .alias('source')
         .description('print the status of sources')
         .addCommand(gitRepositories('git', [])),
-    );
+    )
+    .addCommand(getPipelinesCommand())
+    .addCommand(getPipelineCommand());
 }

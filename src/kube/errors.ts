@@ -109,6 +109,7 @@ export const isConflict = (e: unknown): boolean =>
   e instanceof KubeApiError && (e.reason === 'Conflict' || e.reason === 'AlreadyExists');
 export const isInvalid = (e: unknown): boolean => e instanceof KubeApiError && e.reason === 'Invalid';
 export const isGone = (e: unknown): boolean => e instanceof KubeApiError && e.reason === 'Gone';
+export const isForbidden = (e: unknown): boolean => e instanceof KubeApiError && e.reason === 'Forbidden';
 
 /**
  * An API answer that is about who asks, said with what to check, as kubectl's and flux's are: a 401 names the

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { appendFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { useControllerEnv, waitForReady } from '../support/controller.ts';
+import { applySeed, useControllerEnv, waitForReady } from '../support/controller.ts';
 import { runSluice } from '../support/cli.ts';
 import { testKubeconfig } from '../support/cluster.ts';
 import { scratchDir } from '../support/files.ts';
 import { LocalCluster } from '../../dev/cluster.ts';
 import { runFlux } from '../../dev/flux.ts';
-import { applyPipeline, release, seedFiles, stages } from '../../dev/seed.ts';
+import { release, stages } from '../../dev/seed.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 
 const localCluster = LocalCluster.fromEnvironment();
@@ -51,15 +51,8 @@ describe(
 
     before(async () => {
       await writeFile(managerLog, '');
-      files = await seedFiles();
-      await env.git.createRepo('my-app', files);
-      await applyPipeline(env.objects, files, {
-        namespace: env.namespace,
-        gitUrl: env.git.url('my-app'),
-        fieldManager: 'e2e-test',
-        // As a Flux user writes them: Flux (and so `flux diff`) refuses objects without a namespace otherwise.
-        targetNamespace: env.namespace,
-      });
+      // As a Flux user writes them: Flux (and so `flux diff`) refuses objects without a namespace otherwise.
+      files = await applySeed(env, { targetNamespace: env.namespace });
       const last = await waitForReady(env, 'app-post-deploy', 'True', 'ReconciliationSucceeded');
       revision = (last['status'] as { lastAppliedRevision: string }).lastAppliedRevision;
     });

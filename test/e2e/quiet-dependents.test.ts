@@ -5,6 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  applySeed,
   ksPath,
   requestReconcile,
   useControllerEnv,
@@ -12,7 +13,7 @@ import {
   type ControllerEnv,
 } from '../support/controller.ts';
 import { runSluice } from '../support/cli.ts';
-import { applyPipeline, release, seedFiles } from '../../dev/seed.ts';
+import { release } from '../../dev/seed.ts';
 import { waitForObject } from '../../dev/cluster.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
 
@@ -34,13 +35,7 @@ describe('quiet, exact dependents', () => {
   const sluice = (...args: string[]) => runSluice([...args, '-n', env.namespace]);
 
   it('leave the last stage alone while the middle stage is suspended, resumed and reconciled at its revision', async () => {
-    const files = await seedFiles();
-    await env.git.createRepo('my-app', files);
-    await applyPipeline(env.objects, files, {
-      namespace: env.namespace,
-      gitUrl: env.git.url('my-app'),
-      fieldManager: 'e2e-test',
-    });
+    const files = await applySeed(env);
     const first = await waitForReady(env, 'app-post-deploy', 'True', 'ReconciliationSucceeded');
     // Passes of the last stage, counted in the status each successful pass writes (events land after it).
     const passes = (ks: KubeObject) =>

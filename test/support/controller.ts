@@ -19,6 +19,7 @@ import { createTestNamespace, deleteTestNamespace, testClient } from './cluster.
 import { waitForObject, condition } from '../../dev/cluster.ts';
 import { GitServer } from '../../dev/git-server.ts';
 import { recordTimeline, type Timeline } from '../../dev/timeline.ts';
+import { applyPipeline, seedFiles } from '../../dev/seed.ts';
 
 export interface ControllerEnv {
   /** Set when the environment could not be made safely; tests then skip with this reason. */
@@ -256,4 +257,23 @@ export function useTimeline(env: ControllerEnv): Timeline {
     },
     stop: () => recording?.stop(),
   };
+}
+
+/**
+ * Seed 001 in the suite's namespace: `files` (default: the seed as written) as the repository `my-app` on the
+ * suite's git server, and its GitRepository and three Kustomizations applied unmodified. Returns the files.
+ */
+export async function applySeed(
+  env: ControllerEnv,
+  options: { files?: Record<string, string>; targetNamespace?: string } = {},
+): Promise<Record<string, string>> {
+  const files = options.files ?? (await seedFiles());
+  await env.git.createRepo('my-app', files);
+  await applyPipeline(env.objects, files, {
+    namespace: env.namespace,
+    gitUrl: env.git.url('my-app'),
+    fieldManager: 'e2e-test',
+    targetNamespace: options.targetNamespace,
+  });
+  return files;
 }

@@ -59,9 +59,9 @@ function sameSource(a: Kustomization, b: Kustomization): boolean {
 
 type Lookup = (namespace: string, name: string) => Kustomization | undefined;
 
-const keyOf = (ks: Kustomization): string => `${ks.metadata.namespace}/${ks.metadata.name}`;
+export const keyOf = (ks: Kustomization): string => `${ks.metadata.namespace}/${ks.metadata.name}`;
 
-function dependencyKeys(ks: Kustomization): string[] {
+export function dependencyKeys(ks: Kustomization): string[] {
   return (ks.spec.dependsOn ?? []).map((d) => `${d.namespace || ks.metadata.namespace}/${d.name}`);
 }
 
