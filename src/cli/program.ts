@@ -12,6 +12,7 @@ import { treeCommand } from './tree.ts';
 import { logsCommand } from './logs.ts';
 import { buildCommand } from './build.ts';
 import { diffCommand } from './diff.ts';
+import { uiCommand } from './ui.ts';
 import { createCommand } from './create.ts';
 import { reconcileCommand } from './reconcile.ts';
 import { historyCommand } from './history.ts';
@@ -38,5 +39,6 @@ export function program(): Command {
     .addCommand(createCommand())
     .addCommand(reconcileCommand())
     .addCommand(historyCommand())
-    .addCommand(rerunCommand());
+    .addCommand(rerunCommand())
+    .addCommand(uiCommand());
 }

@@ -3,8 +3,6 @@
 // as the pipeline failed at stage 1 with the Job's exit code.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import {
   applySeed,
   requestReconcile,
@@ -12,29 +10,13 @@ import {
   waitForReady,
   type ControllerEnv,
 } from '../support/controller.ts';
-import { runSluice } from '../support/cli.ts';
-import { testKubeconfig } from '../support/cluster.ts';
+import { runSluice, spawnSluice } from '../support/cli.ts';
 import { failingMigration, release, seedFiles } from '../../dev/seed.ts';
-import { repoRoot } from '../../dev/cluster.ts';
 import type { Pipeline } from '../../src/pipeline/pipeline.ts';
 
 /** `sluice get pipeline NAME --watch` as a process, its output collected until `stop()`. */
 function watchPipeline(namespace: string, name: string) {
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(repoRoot, 'src/cli/main.ts'),
-      'get',
-      'pipeline',
-      name,
-      '--watch',
-      '-n',
-      namespace,
-      '--kubeconfig',
-      testKubeconfig(),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: undefined } },
-  );
+  const child = spawnSluice(['get', 'pipeline', name, '--watch', '-n', namespace]);
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));

@@ -1,5 +1,7 @@
 // Runs the sluice CLI as a user does, as a separate process against the test cluster.
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { repoRoot } from '../../dev/cluster.ts';
 import { runCommand, type CommandResult } from '../../dev/process.ts';
 import { testKubeconfig } from './cluster.ts';
@@ -24,4 +26,15 @@ export async function runSluice(
       env: { FORCE_COLOR: undefined, FLUX_SYSTEM_NAMESPACE: undefined },
     },
   );
+}
+
+/**
+ * `sluice <args> --kubeconfig <test cluster>` as a process that keeps running (`--watch`, `ui`), its output
+ * piped, with no colour; the caller stops it.
+ */
+export function spawnSluice(args: string[]): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, [cli, ...args, '--kubeconfig', testKubeconfig()], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FORCE_COLOR: undefined },
+  });
 }
