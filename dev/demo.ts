@@ -4,14 +4,16 @@
 // then the app, then the post-deploy Job. Then it releases a new image tag and shows both Jobs run again, in
 // order. Whatever fails (or Ctrl-C) is named, and what the demo started is stopped before it exits.
 //
-//   npm run demo [-- --keep] [-- --git-port N]
+//   npm run demo [-- --keep] [-- --ui] [-- --git-port N]
 //     --keep        leave the cluster, the controllers and the git server running until Ctrl-C
+//     --ui          serve `sluice ui` on the demo's namespace while the pipeline runs, and open it in a browser
 //     --git-port N  serve the repository on this port (default: any free one)
 //   SLUICE_CLUSTER_DIR and the SLUICE_*_PORT variables choose the local cluster, as for `npm run cluster:up`.
 import { parseArgs } from 'node:util';
 import { KubeClient, ContentType } from '../src/kube/client.ts';
 import { ObjectClient } from '../src/kube/objects.ts';
 import { followPipelines } from '../src/pipeline/follow.ts';
+import { openBrowser, startUi } from '../src/ui/server.ts';
 import { installCrds } from '../src/install/install.ts';
 import { removeFinalizers } from '../src/install/uninstall.ts';
 import { runControllers } from '../src/controllers/run.ts';
@@ -69,7 +71,7 @@ function summary(rows: { release: string; seconds: string; jobs: string }[]): vo
   }
 }
 
-async function demo(steps: Steps, options: { keep: boolean; gitPort?: number }): Promise<void> {
+async function demo(steps: Steps, options: { keep: boolean; ui: boolean; gitPort?: number }): Promise<void> {
   const cluster = LocalCluster.fromEnvironment();
   const ownCluster = !cluster.started;
   say('sluice demo: ordered Jobs around a deployment, on a real local Kubernetes control plane\n');
@@ -120,6 +122,14 @@ async function demo(steps: Steps, options: { keep: boolean; gitPort?: number }):
       { fieldManager },
     );
   });
+  if (options.ui) {
+    const ui = await steps.step('start sluice ui', () =>
+      startUi({ client, namespace, readOnly: false, port: 0 }),
+    );
+    steps.onExit('sluice ui', () => ui.close());
+    say(`▶ sluice ui: ${ui.url}`);
+    openBrowser(ui.url);
+  }
   const stopFollowing = new AbortController();
   steps.onExit('', async () => stopFollowing.abort());
   say(`▶ applying ${stages.map((s) => s.file).join(', ')} unmodified in namespace ${namespace}\n`);
@@ -192,7 +202,11 @@ async function demo(steps: Steps, options: { keep: boolean; gitPort?: number }):
 }
 
 const { values } = parseArgs({
-  options: { keep: { type: 'boolean', default: false }, 'git-port': { type: 'string' } },
+  options: {
+    keep: { type: 'boolean', default: false },
+    ui: { type: 'boolean', default: false },
+    'git-port': { type: 'string' },
+  },
 });
 const gitPort = values['git-port'] === undefined ? undefined : Number(values['git-port']);
 if (gitPort !== undefined && !(Number.isInteger(gitPort) && gitPort > 0 && gitPort < 65536)) {
@@ -200,4 +214,4 @@ if (gitPort !== undefined && !(Number.isInteger(gitPort) && gitPort > 0 && gitPo
   process.exit(2);
 }
 // Everything the demo started is stopped by now; an exit this explicit cannot be held up by a stray handle.
-process.exit(await new Steps(say).run((steps) => demo(steps, { keep: values.keep, gitPort })));
+process.exit(await new Steps(say).run((steps) => demo(steps, { keep: values.keep, ui: values.ui, gitPort })));

@@ -54,6 +54,36 @@ describe(
       }
     });
 
+    it('--ui serves the web view of the pipeline while it runs, and stops it at the end', async () => {
+      const child = spawn(process.execPath, [demo, '--ui'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = once(child, 'exit');
+      let url: string | undefined;
+      let snapshot: { pipelines?: { name: string; stages: unknown[] }[] } | undefined;
+      for await (const line of createInterface({ input: child.stdout })) {
+        const found = /^▶ sluice ui: (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)$/.exec(line);
+        if (found?.[1]) {
+          url = found[1];
+          const page = await fetch(url);
+          assert.equal(page.status, 200);
+          assert.match(await page.text(), /<title>sluice<\/title>/);
+        }
+        if (url && !snapshot && /Kustomization\/app-post-deploy\s+Ready ✔/.test(line)) {
+          const api = new URL(url);
+          snapshot = (await (
+            await fetch(`${api.origin}/api/pipelines${api.search}`)
+          ).json()) as typeof snapshot;
+        }
+      }
+      const [code] = await exited;
+      assert.equal(code, 0);
+      assert.ok(url, 'the demo printed no sluice ui address');
+      assert.deepEqual(
+        snapshot?.pipelines?.map((p) => [p.name, p.stages.length]),
+        [['app-pre-deploy', 3]],
+      );
+      await assert.rejects(fetch(url), 'sluice ui still answers after the demo ended');
+    });
+
     it('names the step that failed and exits 1 when the git server cannot listen', async () => {
       const taken = net.createServer();
       await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
