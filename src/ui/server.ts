@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { StringDecoder } from 'node:string_decoder';
 import type { AddressInfo } from 'node:net';
 import type { Kustomization } from '../api/kustomization.ts';
 import { KustomizationApi } from '../api/kustomization.ts';
@@ -18,7 +19,7 @@ import { Annotation, collectionPath } from '../api/meta.ts';
 import { ContentType, type KubeClient, type KubeObject } from '../kube/client.ts';
 import { ObjectClient } from '../kube/objects.ts';
 import { listWatch } from '../kube/watch.ts';
-import { getJob, jobPods, containerNames, podLogTail } from '../kube/pods.ts';
+import { getJob, jobPods, containerNames, podLog } from '../kube/pods.ts';
 import { secretValuesFor } from '../jobs/secrets.ts';
 import { failureCause, redact } from '../jobs/failure.ts';
 import { pipelinesOf, type Pipeline } from '../pipeline/pipeline.ts';
@@ -178,6 +179,8 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
     if (req.method === 'GET' && url.pathname === '/api/events') return events(req, res);
     if (req.method === 'GET' && url.pathname === '/api/stage')
       return reply(res, 200, await stage(url.searchParams.get('name') ?? ''));
+    if (req.method === 'GET' && url.pathname === '/api/logs/stream')
+      return streamLog(req, res, url.searchParams);
     if (req.method === 'GET' && url.pathname === '/api/logs')
       return reply(res, 200, await logs(url.searchParams.get('job') ?? ''));
     if (req.method === 'POST' && url.pathname.startsWith('/api/actions/')) {
@@ -239,34 +242,64 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
     };
   };
 
-  /** The end of each container log of a Job's pods, as `sluice logs` reads them, Secret values taken out. */
+  /** The containers of a Job's pods whose logs the page can stream, in the order `sluice logs` prints them. */
   const logs = async (job: string) => {
     const [namespace = '', name = ''] = job.split('/');
     if (namespace !== options.namespace)
       return { error: `Job ${job} is not in "${options.namespace}" namespace` };
     const found = await getJob(options.client, namespace, name);
     if (!found) return { logs: [], note: `Job/${job} is not in the cluster any more, so no logs` };
-    const out = [];
-    for (const pod of await jobPods(options.client, found)) {
-      for (const container of containerNames(pod)) {
-        const secrets = await secretValuesFor(options.client, pod, container);
-        let text: string;
-        try {
-          const tail = await podLogTail(
-            options.client,
-            pod,
-            container,
-            logTailLines,
-            AbortSignal.timeout(10_000),
-          );
-          text = 'values' in secrets ? redact(tail, secrets.values) : `(not shown: ${secrets.withheld})`;
-        } catch (error) {
-          text = `(cannot read its log: ${errorMessage(error)})`;
+    const pods = await jobPods(options.client, found);
+    if (pods.length === 0) return { logs: [], note: `Job/${job} has no pods left, so no logs` };
+    return {
+      logs: pods.flatMap((pod) =>
+        containerNames(pod).map((container) => ({ pod: pod.metadata.name, container })),
+      ),
+    };
+  };
+
+  /**
+   * One container's log as server-sent events, a line each: its last lines, then what it writes until it ends
+   * (`sluice logs -f`'s stream). The values of the Secrets the container reads are taken out of every line;
+   * when those Secrets cannot be read, the log is not shown at all.
+   */
+  const streamLog = async (req: IncomingMessage, res: ServerResponse, params: URLSearchParams) => {
+    const [namespace = '', name = ''] = (params.get('job') ?? '').split('/');
+    const found = namespace === options.namespace ? await getJob(options.client, namespace, name) : undefined;
+    const pod =
+      found && (await jobPods(options.client, found)).find((p) => p.metadata.name === params.get('pod'));
+    const container = params.get('container') ?? '';
+    if (!pod || !containerNames(pod).includes(container))
+      return reply(res, 404, { error: 'no such Job pod or container' });
+    const secrets = await secretValuesFor(options.client, pod, container);
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+    const line = (text: string) => res.write(`event: line\ndata: ${JSON.stringify(text)}\n\n`);
+    const abort = new AbortController();
+    req.on('close', () => abort.abort());
+    try {
+      if (!('values' in secrets)) line(`(not shown: ${secrets.withheld})`);
+      else {
+        const body = await podLog(
+          options.client,
+          pod,
+          container,
+          { follow: true, tailLines: logTailLines },
+          abort.signal,
+        );
+        const decoder = new StringDecoder('utf8');
+        let rest = '';
+        for await (const chunk of body) {
+          const lines = (rest + decoder.write(chunk as Buffer)).split('\n');
+          rest = lines.pop() ?? '';
+          for (const text of lines) line(redact(text, secrets.values));
         }
-        out.push({ pod: pod.metadata.name, container, text });
+        rest += decoder.end();
+        if (rest) line(redact(rest, secrets.values));
       }
+    } catch (error) {
+      if (!abort.signal.aborted) line(`(cannot read its log: ${errorMessage(error)})`);
     }
-    return { logs: out };
+    res.end('event: end\ndata: {}\n\n');
   };
 
   /** Reconcile (with its source), suspend or resume, as the kubeconfig's user. */

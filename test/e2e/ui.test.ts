@@ -241,12 +241,17 @@ describe('sluice ui in a real browser', () => {
       /Job\/db-migration: pod db-migration-[a-z0-9]{5} container migration exited 3: "relation users already exists"/,
     );
     if (onLocalCluster) {
-      await page.waitForFunction(
-        `/ERROR: relation users already exists/.test(document.querySelector('#logs')?.textContent ?? '')`,
-        {
+      const logText = (pattern: RegExp) =>
+        page.waitForFunction(`${pattern}.test(document.querySelector('#logs')?.textContent ?? '')`, {
           timeout: 15_000,
-        },
+        });
+      await logText(/ERROR: relation users already exists/);
+      // Streamed: a line the container writes after the page showed its log appears too, without a reload.
+      await appendFile(
+        path.join(localCluster.dir, 'container-logs', 'migration.log'),
+        `${new Date().toISOString()} stderr F rolling back\n`,
       );
+      await logText(/rolling back/);
     }
     await page.screenshot({ path: path.join(shots, 'ui-failed-stage.png') });
   });

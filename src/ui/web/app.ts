@@ -24,6 +24,8 @@ let snapshot: UiSnapshot | undefined;
 let selected: string | undefined;
 /** The detail last drawn, to redraw it only when it changed. */
 let detailShown = '';
+/** The log streams of the stage shown, closed when another is drawn. */
+const logStreams: EventSource[] = [];
 const changes: { at: string; kustomization: string; subject: string; state: string }[] = [];
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -302,25 +304,29 @@ async function showDetail(name: string): Promise<void> {
     ),
   );
   detail.replaceChildren(...parts);
+  for (const stream of logStreams.splice(0)) stream.close();
   const jobs = [...new Set((status.jobRuns ?? []).map((r) => r.id))];
   for (const id of jobs) {
-    const [namespace, job] = id.split('_');
+    const [namespace = '', job = ''] = id.split('_');
     const answer = await getJson<{
-      logs?: { pod: string; container: string; text: string }[];
+      logs?: { pod: string; container: string }[];
       note?: string;
       error?: string;
     }>('/api/logs', { job: `${namespace}/${job}` });
     if (selected !== name) return;
     logs.append(el('h4', {}, `Job/${job}`));
     if (answer.note ?? answer.error) logs.append(el('p', {}, answer.note ?? answer.error ?? ''));
-    for (const log of answer.logs ?? [])
-      logs.append(
-        el(
-          'pre',
-          { 'data-pod': log.pod },
-          `# pod/${log.pod} container/${log.container}\n${log.text || '(empty)'}`,
-        ),
+    for (const { pod, container } of answer.logs ?? []) {
+      const pre = el('pre', { 'data-pod': pod }, `# pod/${pod} container/${container}\n`);
+      logs.append(pre);
+      // Streamed: the last lines, then each new one as the container writes it.
+      const stream = new EventSource(api('/api/logs/stream', { job: `${namespace}/${job}`, pod, container }));
+      stream.addEventListener('line', (event) =>
+        pre.append(`${JSON.parse((event as MessageEvent<string>).data) as string}\n`),
       );
+      stream.addEventListener('end', () => stream.close());
+      logStreams.push(stream);
+    }
   }
 }
 
