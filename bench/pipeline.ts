@@ -6,28 +6,15 @@
 // the Deployment's rollout and the post-deploy Job's run, all measured from watch events.
 //
 //   node bench/pipeline.ts [--runs 3] [--only sluice|flux]
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { promisify } from 'node:util';
-import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { KubeClient, ContentType } from '../src/kube/client.ts';
-import { ObjectClient } from '../src/kube/objects.ts';
-import { installCrds } from '../src/install/install.ts';
-import { GitServer } from '../dev/git-server.ts';
-import { ownClusters, repoRoot, type LocalCluster } from '../dev/cluster.ts';
+import { ContentType } from '../src/kube/client.ts';
+import { fluxBenchVersion } from '../dev/flux.ts';
 import { applyPipeline, release, seedFiles, waitForPipeline } from '../dev/seed.ts';
 import { recordTimeline, firstAt, type Timeline } from '../dev/timeline.ts';
 import { errorMessage } from '../src/errors.ts';
-import { fluxControllerDir, type FluxController } from '../dev/flux.ts';
+import { flux, logs, onEngine, sluice, type Engine } from './engines.ts';
+import { keepResults, markdownTable } from './table.ts';
 
-const run = promisify(execFile);
-const cache = process.env.SLUICE_CACHE_DIR ?? path.join(process.env.HOME ?? '', '.cache/sluice');
-/** Flux's controllers, as dev/flux/build-controllers.sh builds them (npm run bench:build-flux). */
-const fluxBin = (name: FluxController) => fluxControllerDir(name);
-const kubectl = path.join(cache, 'bin/kubernetes-v1.36.3/kubectl');
 const namespace = 'bench-pipeline';
 /** Flux's dependents look again only every 30s, so a release can take minutes there. */
 const waitTimeoutMs = 10 * 60_000;
@@ -40,137 +27,9 @@ interface Release {
   overheadMs: number;
 }
 
-interface Engine {
-  name: string;
-  /**
-   * Flux rejects namespaced objects without a namespace ("namespace not specified"), and the seed's manifests
-   * name none: for Flux the Kustomizations get `targetNamespace`, as a Flux user would add. Timing is unchanged.
-   */
-  needsTargetNamespace: boolean;
-  cluster: LocalCluster;
-  install(client: KubeClient, kubeconfig: string): Promise<void>;
-  start(kubeconfig: string): Promise<ChildProcess[]>;
-}
-
-const sluice: Engine = {
-  name: 'sluice',
-  needsTargetNamespace: false,
-  cluster: ownClusters.benchSluice,
-  install: (client) => installCrds(client, { timeoutMs: 60_000, log: () => undefined }),
-  async start(kubeconfig) {
-    return [
-      spawnLogged('sluice', process.execPath, [
-        path.join(repoRoot, 'src/cli/main.ts'),
-        'controller',
-        '--kubeconfig',
-        kubeconfig,
-        '--log-level=debug', // the per-phase timings are printed with each release
-        '--metrics-addr=0',
-        '--health-addr=0',
-        '--storage-addr=0',
-      ]),
-    ];
-  },
-};
-
-const flux: Engine = {
-  name: 'flux',
-  needsTargetNamespace: true,
-  cluster: ownClusters.benchFlux,
-  async install(_client, kubeconfig) {
-    const crds: string[] = [];
-    for (const name of ['source-controller', 'kustomize-controller'] as const) {
-      const dir = path.join(await fluxBin(name), 'crds');
-      for (const file of await readdir(dir)) crds.push('-f', path.join(dir, file));
-    }
-    await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', ...crds]);
-    await run(kubectl, [
-      '--kubeconfig',
-      kubeconfig,
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd',
-      '--all',
-    ]);
-  },
-  async start(kubeconfig) {
-    const storage = await mkdtemp(path.join(tmpdir(), 'flux-storage-'));
-    const env = { ...process.env, KUBECONFIG: kubeconfig, RUNTIME_NAMESPACE: 'default' };
-    const common = ['--enable-leader-election=false', '--watch-all-namespaces=true', '--log-level=info'];
-    return [
-      spawnLogged(
-        'source-controller',
-        path.join(await fluxBin('source-controller'), 'source-controller'),
-        [
-          ...common,
-          `--storage-path=${storage}`,
-          '--storage-addr=127.0.0.1:19090',
-          '--storage-adv-addr=127.0.0.1:19090',
-          '--metrics-addr=127.0.0.1:19091',
-          '--health-addr=127.0.0.1:19092',
-        ],
-        env,
-      ),
-      spawnLogged(
-        'kustomize-controller',
-        path.join(await fluxBin('kustomize-controller'), 'kustomize-controller'),
-        [...common, '--metrics-addr=127.0.0.1:19093', '--health-addr=127.0.0.1:19094'],
-        env,
-      ),
-    ];
-  },
-};
-
-const logs: Record<string, string[]> = {};
-const running = new Set<ChildProcess>();
-const clustersUp = new Set<Engine>();
-
-// Interrupted: stop what this run started (controllers, clusters) before exiting.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    for (const child of running) child.kill('SIGTERM');
-    void Promise.allSettled([...clustersUp].map((engine) => engine.cluster.down())).finally(() =>
-      process.exit(130),
-    );
-  });
-}
-function spawnLogged(
-  name: string,
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = process.env,
-): ChildProcess {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  const lines: string[] = (logs[name] = []);
-  const keep = (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean).slice(-200));
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return child;
-}
-
-async function cluster(engine: Engine, command: 'up' | 'down'): Promise<void> {
-  if (command === 'up') {
-    clustersUp.add(engine);
-    await engine.cluster.up();
-  } else {
-    await engine.cluster.down();
-    clustersUp.delete(engine);
-  }
-}
-
 async function scenario(engine: Engine, releases: number): Promise<Release[]> {
-  await cluster(engine, 'up');
-  const kubeconfig = engine.cluster.kubeconfig;
-  const client = await KubeClient.load({ kubeconfig });
-  const objects = new ObjectClient(client);
-  const git = await GitServer.start();
-  const processes: ChildProcess[] = [];
-  try {
-    await engine.install(client, kubeconfig);
-    processes.push(...(await engine.start(kubeconfig)));
+  // debug: the per-phase timings are printed with each release
+  return onEngine(engine, { logLevel: 'debug' }, async ({ client, objects, git }) => {
     const fixture = await seedFiles();
     await git.createRepo('my-app', fixture);
     await client.create('/api/v1/namespaces', {
@@ -218,16 +77,7 @@ async function scenario(engine: Engine, releases: number): Promise<Release[]> {
     }
     timeline.stop();
     return results;
-  } catch (error) {
-    for (const [name, lines] of Object.entries(logs))
-      process.stderr.write(`--- ${name} (last lines)\n${lines.slice(-15).join('\n')}\n`);
-    throw error;
-  } finally {
-    for (const p of processes) p.kill('SIGTERM');
-    await git.stop();
-    await client.close();
-    await cluster(engine, 'down');
-  }
+  });
 }
 
 function measure(timeline: Timeline, revision: string, tag: string): Release {
@@ -292,13 +142,7 @@ function table(results: Record<string, Release[]>): string {
     'median controller overhead',
     ...engines.map((e) => fmt(median((results[e] ?? []).map((r) => r.overheadMs)))),
   ]);
-  const widths = header.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
-  return [
-    line(header),
-    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-    ...rows.slice(1).map(line),
-  ].join('\n');
+  return markdownTable(header, rows.slice(1));
 }
 const workload = (r: Release | undefined) => (r ? r.migrationMs + r.rolloutMs + r.postDeployMs : undefined);
 const fmt = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? '-' : seconds(ms));
@@ -312,11 +156,9 @@ async function main(): Promise<void> {
   const results: Record<string, Release[]> = {};
   const notes: string[] = [];
   for (const engine of engines) {
-    if (
-      engine === flux &&
-      !existsSync(path.join(await fluxBin('kustomize-controller'), 'kustomize-controller'))
-    ) {
-      notes.push(`flux: not built; run npm run bench:build-flux (about 15 minutes) to compare`);
+    const missing = await engine.missing();
+    if (missing) {
+      notes.push(missing);
       continue;
     }
     results[engine.name] = await scenario(engine, releases);
@@ -326,21 +168,13 @@ async function main(): Promise<void> {
     `# Pipeline benchmark, ${started}`,
     '',
     `seed 001 (pre-deploy Job → app → post-deploy Job), ${releases} image bumps, default flags, each engine on its own local cluster (kube-apiserver v1.36.3, kwok).`,
-    'Flux: source-controller and kustomize-controller v1.9.4 built from the Go module proxy (fluxcd/pkg/artifact pinned to v0.18.1, the newest version the proxy serves); its Kustomizations get targetNamespace, since Flux rejects namespace-less objects (the seed manifests name none).',
+    `Flux: source-controller and kustomize-controller ${await fluxBenchVersion()} built from the Go module proxy (fluxcd/pkg/artifact pinned to v0.18.1, the newest version the proxy serves); its Kustomizations get targetNamespace, since Flux rejects namespace-less objects (the seed manifests name none).`,
     '',
     table(results),
     '',
     ...notes,
   ].join('\n');
-  process.stdout.write(`${report}\n`);
-  const dir = path.join(repoRoot, 'bench/results');
-  await mkdir(dir, { recursive: true });
-  const stamp = started.replace(/[:.]/g, '-');
-  await writeFile(path.join(dir, `pipeline-${stamp}.md`), `${report}\n`);
-  await writeFile(
-    path.join(dir, `pipeline-${stamp}.json`),
-    `${JSON.stringify({ started, releases, results }, null, 2)}\n`,
-  );
+  await keepResults('pipeline', started, report, { releases, results });
 }
 
 await main().catch((error: unknown) => {

@@ -3,8 +3,6 @@
 // 200, as 50 pipelines of four stages) is loaded K times (default 3): time from navigation to every stage drawn.
 // Then M status writes (default 20): time from the watch event (seen by this process's own watch of the same
 // object) to the page's node showing the new state. Prints a table; keeps it in bench/results/.
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeClient, ContentType, type KubeObject } from '../src/kube/client.ts';
 import { ObjectClient } from '../src/kube/objects.ts';
@@ -13,8 +11,9 @@ import { installCrds } from '../src/install/install.ts';
 import { KustomizationApi } from '../src/api/kustomization.ts';
 import { collectionPath } from '../src/api/meta.ts';
 import { startUi } from '../src/ui/server.ts';
-import { LocalCluster, repoRoot } from '../dev/cluster.ts';
+import { LocalCluster } from '../dev/cluster.ts';
 import { launchBrowser } from '../dev/browser.ts';
+import { keepResults, markdownTable } from './table.ts';
 
 const { values } = parseArgs({
   options: {
@@ -158,26 +157,14 @@ async function main(): Promise<void> {
       [`  95th percentile`, ms(percentile(latencySorted, 0.95)), ''],
       [`  slowest`, ms(latencySorted.at(-1) ?? NaN), ''],
     ];
-    const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-    const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
     const report = [
       `# sluice ui benchmark, ${started}`,
       '',
       `Headless chromium (Debian's package) on this machine, the local cluster (kube-apiserver v1.36.3), sluice ui in this process.`,
       '',
-      line(rows[0] ?? []),
-      `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-      ...rows.slice(1).map(line),
+      markdownTable(rows[0] ?? [], rows.slice(1)),
     ].join('\n');
-    process.stdout.write(`${report}\n`);
-    const dir = path.join(repoRoot, 'bench/results');
-    await mkdir(dir, { recursive: true });
-    const stamp = started.replace(/[:.]/g, '-');
-    await writeFile(path.join(dir, `ui-${stamp}.md`), `${report}\n`);
-    await writeFile(
-      path.join(dir, `ui-${stamp}.json`),
-      `${JSON.stringify({ started, total, loadTimes, latencies }, null, 2)}\n`,
-    );
+    await keepResults('ui', started, report, { total, loadTimes, latencies });
     await objects.delete(nsRef);
   } finally {
     await browser.close();

@@ -46,11 +46,17 @@ export async function ensureFluxCli(onLine: (line: string) => void): Promise<str
 
 export type FluxController = 'source-controller' | 'kustomize-controller' | 'notification-controller';
 
-/** The directory build-controllers.sh puts a controller in: the binary, and its module's CRDs in crds/. */
-export async function fluxControllerDir(name: FluxController): Promise<string> {
+/**
+ * The directory build-controllers.sh puts a controller in: the binary, and its module's CRDs in crds/. The
+ * version is the tests' one from versions.sh unless given.
+ */
+export async function fluxControllerDir(name: FluxController, version?: string): Promise<string> {
   const variable = `FLUX_${(name.split('-')[0] ?? '').toUpperCase()}_CONTROLLER_VERSION`;
-  return path.join(cacheBin(), `flux-${name}-${await versionOf(variable)}`);
+  return path.join(cacheBin(), `flux-${name}-${version ?? (await versionOf(variable))}`);
 }
+
+/** The version of Flux's source-controller and kustomize-controller the benchmarks run. */
+export const fluxBenchVersion = (): Promise<string> => versionOf('FLUX_BENCH_CONTROLLERS_VERSION');
 
 /** Builds the controllers not cached yet (`crds: true`: only fetches their CRDs); the build's lines go to `onLine`. */
 export async function ensureFluxControllers(

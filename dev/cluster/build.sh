@@ -6,7 +6,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
 
-export GOTOOLCHAIN=local   # never let a go.mod silently download a newer toolchain
+# Exactly this toolchain (fetched once from the module proxy): never whatever a go.mod asks for.
+export GOTOOLCHAIN=$GO_TOOLCHAIN
 export CGO_ENABLED=0       # static binaries, as upstream builds them
 work=$SLUICE_CACHE_DIR/build
 mkdir -p "$work"
@@ -72,7 +73,8 @@ build_kubernetes() {
   local gomod
   gomod=$(cd "$d" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
   {
-    printf 'module local/kubernetes-bin\n\ngo 1.26.0\n\ngodebug default=go1.26\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$KUBERNETES_VERSION"
+    printf 'module local/kubernetes-bin\n\ngo %s\n\ngodebug default=go%s\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' \
+      "$KUBERNETES_GO" "${KUBERNETES_GO%.0}" "$KUBERNETES_VERSION"
     awk -v sv="$staging" '/^require \(/{r=1;next} r&&/^\)/{r=0}
       r && $2=="v0.0.0" && $1 ~ /^k8s\.io\// {printf "\t%s => %s v%s\n",$1,$1,sv}' "$gomod"
     printf ')\n'

@@ -209,13 +209,14 @@ main() {
     --initial-cluster="sluice-local=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync=true --log-level=warn
   wait_until "etcd" 30 curl -fsS --max-time 1 "http://127.0.0.1:$ETCD_PORT/health"
 
+  # A /16 of Service IPs: the scale benchmark creates thousands of Services (a /24 is full after 254).
   start kube-apiserver "$KUBERNETES_BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
     --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" --cert-dir="$STATE/apiserver" \
     --client-ca-file="$pki/ca.crt" --authorization-mode=RBAC \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
-    --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
+    --service-cluster-ip-range=10.0.0.0/16 --allow-privileged=true \
     --kubelet-preferred-address-types=InternalIP
   wait_until "kube-apiserver /readyz" 90 apiserver_ready
 

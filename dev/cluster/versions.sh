@@ -1,15 +1,25 @@
 # Versions of the local control plane and the cache they are built into; sourced by the other scripts.
-KUBERNETES_VERSION=v1.36.3
+# SLUICE_KUBERNETES picks the minor: 1.36 (the default for now) or 1.37, the current stable one. Kubernetes
+# 1.37 needs Go 1.27, which the go command fetches from the module proxy as the GO_TOOLCHAIN module and caches;
+# the system Go (1.26 or newer) stays the only prerequisite.
+case ${SLUICE_KUBERNETES:-1.36} in
+  1.37) KUBERNETES_VERSION=v1.37.2 KUBERNETES_GO=1.27.0 ;;
+  1.36) KUBERNETES_VERSION=v1.36.3 KUBERNETES_GO=1.26.0 ;;
+  *) echo "error: SLUICE_KUBERNETES=$SLUICE_KUBERNETES: use 1.37 or 1.36" >&2; exit 2 ;;
+esac
+GO_TOOLCHAIN=go1.27.4
 ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 KUSTOMIZE_VERSION=v5.8.1
 # The real flux CLI the compatibility tests run against sluice (dev/flux/build-cli.sh).
 FLUX_CLI_VERSION=v2.9.5
-# Flux's controllers, for the tests and the benchmark that run them beside sluice (dev/flux/build-controllers.sh);
-# v1.9.4 is the newest release that builds with Go 1.26 (v1.10 requires Go 1.27).
+# Flux's controllers, for the tests that run them beside sluice (dev/flux/build-controllers.sh): v1.9.4, the
+# newest release that builds with Go 1.26 (v1.10 requires Go 1.27, which the scale benchmark's build fetches).
 FLUX_SOURCE_CONTROLLER_VERSION=v1.9.4
 FLUX_KUSTOMIZE_CONTROLLER_VERSION=v1.9.4
 FLUX_NOTIFICATION_CONTROLLER_VERSION=v1.9.3  # v1.9.4 is not served by the module proxy
+# Flux v2.10's source-controller and kustomize-controller, for the scale benchmark (npm run bench:build-flux).
+FLUX_BENCH_CONTROLLERS_VERSION=v1.10.1
 MIN_GO_MINOR=26   # k8s.io/kubernetes v1.36 declares go 1.26.0
 # How long build.sh took from empty Go caches on this project's 2-core machines (297 s on 2026-12-01; 676 s and
 # 713 s on slower ones before); up.sh announces it before a build.

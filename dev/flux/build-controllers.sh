@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds Flux's own controllers from the Go module proxy, for the tests and the benchmark that run them beside
-# sluice: `build-controllers.sh kustomize-controller notification-controller …`. Each is cached by version outside
+# sluice: `build-controllers.sh kustomize-controller notification-controller …` (the versions of versions.sh), or
+# `kustomize-controller@v1.10.1 …`. Each is cached by version outside
 # the repo ($SLUICE_CACHE_DIR/bin/flux-<name>-<version>/, the binary and the CRDs its module ships), and built only
 # when missing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../cluster/versions.sh"
-export GOTOOLCHAIN=local CGO_ENABLED=0
+# Exactly this toolchain (fetched once from the module proxy; Flux v2.10's controllers need Go 1.27).
+export GOTOOLCHAIN=$GO_TOOLCHAIN CGO_ENABLED=0
 say() { printf '[flux:build %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
 version_of() { # name
@@ -20,9 +22,9 @@ version_of() { # name
 
 # A controller's module has `replace ./api` (not resolvable from outside) plus version replaces that its build
 # needs; a wrapper module requires it and repeats only the version replaces, read from its go.mod.
-build() { # name
-  local name=$1 version module dir bin info gomod
-  version=$(version_of "$name")
+build() { # name or name@version
+  local name=${1%@*} version module dir bin info gomod
+  if [ "$name" = "$1" ]; then version=$(version_of "$name"); else version=${1#*@}; fi
   module=github.com/fluxcd/$name
   bin=$SLUICE_CACHE_DIR/bin/flux-$name-$version
   dir=$SLUICE_CACHE_DIR/build/flux-$name-$version

@@ -1,0 +1,30 @@
+// The benchmarks' printed tables (Markdown, so the kept results read well as they are), and keeping them.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { repoRoot } from '../dev/cluster.ts';
+
+/** A Markdown table, columns padded. */
+export function markdownTable(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
+  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+/** Prints `report` and keeps it, with `data` as JSON, in bench/results/<name>-<started>.md and .json. */
+export async function keepResults(
+  name: string,
+  started: string,
+  report: string,
+  data: object,
+): Promise<void> {
+  process.stdout.write(`${report}\n`);
+  const dir = path.join(repoRoot, 'bench/results');
+  await mkdir(dir, { recursive: true });
+  const stamp = started.replace(/[:.]/g, '-');
+  await writeFile(path.join(dir, `${name}-${stamp}.md`), `${report}\n`);
+  await writeFile(
+    path.join(dir, `${name}-${stamp}.json`),
+    `${JSON.stringify({ started, ...data }, null, 2)}\n`,
+  );
+}
