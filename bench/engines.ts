@@ -12,12 +12,10 @@ import { KubeClient } from '../src/kube/client.ts';
 import { ObjectClient } from '../src/kube/objects.ts';
 import { GitServer } from '../dev/git-server.ts';
 import { installCrds } from '../src/install/install.ts';
-import { ownClusters, repoRoot, type LocalCluster } from '../dev/cluster.ts';
+import { kubectlPath, ownClusters, repoRoot, type LocalCluster } from '../dev/cluster.ts';
 import { fluxBenchVersion, fluxControllerDir, type FluxController } from '../dev/flux.ts';
 
 const run = promisify(execFile);
-const cache = process.env.SLUICE_CACHE_DIR ?? path.join(process.env.HOME ?? '', '.cache/sluice');
-const kubectl = path.join(cache, 'bin/kubernetes-v1.36.3/kubectl');
 
 export interface EngineOptions {
   /** Kustomizations reconciled in parallel (`--concurrent`, both engines' flag). */
@@ -79,8 +77,8 @@ export const flux: Engine = {
       const dir = path.join(await fluxControllerDir(name, await fluxBenchVersion()), 'crds');
       for (const file of await readdir(dir)) crds.push('-f', path.join(dir, file));
     }
-    await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', ...crds]);
-    await run(kubectl, [
+    await run(kubectlPath(), ['--kubeconfig', kubeconfig, 'apply', '--server-side', ...crds]);
+    await run(kubectlPath(), [
       '--kubeconfig',
       kubeconfig,
       'wait',

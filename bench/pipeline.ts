@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { ContentType } from '../src/kube/client.ts';
 import { fluxBenchVersion } from '../dev/flux.ts';
+import { kubernetesVersion } from '../dev/cluster.ts';
 import { applyPipeline, release, seedFiles, waitForPipeline } from '../dev/seed.ts';
 import { recordTimeline, firstAt, type Timeline } from '../dev/timeline.ts';
 import { errorMessage } from '../src/errors.ts';
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
   const report = [
     `# Pipeline benchmark, ${started}`,
     '',
-    `seed 001 (pre-deploy Job → app → post-deploy Job), ${releases} image bumps, default flags, each engine on its own local cluster (kube-apiserver v1.36.3, kwok).`,
+    `seed 001 (pre-deploy Job → app → post-deploy Job), ${releases} image bumps, default flags, each engine on its own local cluster (kube-apiserver ${kubernetesVersion()}, kwok).`,
     `Flux: source-controller and kustomize-controller ${await fluxBenchVersion()} built from the Go module proxy (fluxcd/pkg/artifact pinned to v0.18.1, the newest version the proxy serves); its Kustomizations get targetNamespace, since Flux rejects namespace-less objects (the seed manifests name none).`,
     '',
     table(results),

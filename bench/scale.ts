@@ -17,6 +17,7 @@ import { GitRepositoryApi } from '../src/api/gitrepository.ts';
 import { Annotation, collectionPath } from '../src/api/meta.ts';
 import { errorMessage } from '../src/errors.ts';
 import { fluxBenchVersion } from '../dev/flux.ts';
+import { kubernetesVersion } from '../dev/cluster.ts';
 import { flux, onEngine, sluice, type Engine } from './engines.ts';
 import { keepResults, markdownTable } from './table.ts';
 
@@ -257,7 +258,7 @@ async function main(): Promise<void> {
   const report = [
     `# Scale benchmark, ${started}`,
     '',
-    `N Kustomizations of flux-benchmark's shape (ServiceAccount, Service, ConfigMap, Deployment scaled to 0; wait: true), one GitRepository, each engine on its own local cluster (kube-apiserver v1.36.3, kwok), on this project's 2-core machine. Flux: source-controller and kustomize-controller ${await fluxBenchVersion()}.`,
+    `N Kustomizations of flux-benchmark's shape (ServiceAccount, Service, ConfigMap, Deployment scaled to 0; wait: true), one GitRepository, each engine on its own local cluster (kube-apiserver ${kubernetesVersion()}, kwok), on this project's 2-core machine. Flux: source-controller and kustomize-controller ${await fluxBenchVersion()}.`,
     '',
     markdownTable(
       [

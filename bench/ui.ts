@@ -11,7 +11,7 @@ import { installCrds } from '../src/install/install.ts';
 import { KustomizationApi } from '../src/api/kustomization.ts';
 import { collectionPath } from '../src/api/meta.ts';
 import { startUi } from '../src/ui/server.ts';
-import { LocalCluster } from '../dev/cluster.ts';
+import { LocalCluster, kubernetesVersion } from '../dev/cluster.ts';
 import { launchBrowser } from '../dev/browser.ts';
 import { keepResults, markdownTable } from './table.ts';
 
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     const report = [
       `# sluice ui benchmark, ${started}`,
       '',
-      `Headless chromium (Debian's package) on this machine, the local cluster (kube-apiserver v1.36.3), sluice ui in this process.`,
+      `Headless chromium (Debian's package) on this machine, the local cluster (kube-apiserver ${kubernetesVersion()}), sluice ui in this process.`,
       '',
       markdownTable(rows[0] ?? [], rows.slice(1)),
     ].join('\n');

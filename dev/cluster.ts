@@ -1,7 +1,7 @@
 // The local control plane as the demo, the benchmark and the tests drive it: where a cluster keeps its state and
 // which ports it listens on, starting and stopping it with dev/cluster's scripts, and waiting on its objects.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { KubeClient, KubeObject } from '../src/kube/client.ts';
@@ -197,3 +197,24 @@ export const ownClusters = {
   build: LocalCluster.named('build-e2e', 7),
   fluxControllers: LocalCluster.named('flux-controllers', 8),
 };
+
+const versionsFile = () => readFileSync(path.join(repoRoot, 'dev/cluster/versions.sh'), 'utf8');
+
+/** The Kubernetes minor the local cluster runs: $SLUICE_KUBERNETES, else versions.sh's default ("1.37"). */
+export function kubernetesMinor(): string {
+  return process.env.SLUICE_KUBERNETES || (/SLUICE_KUBERNETES:-(\d+\.\d+)/.exec(versionsFile())?.[1] ?? '');
+}
+
+/** The exact Kubernetes version of that minor in versions.sh, e.g. "v1.36.3". */
+export function kubernetesVersion(): string {
+  const minor = kubernetesMinor().replace('.', '\\.');
+  return new RegExp(`^\\s*${minor}\\) KUBERNETES_VERSION=(\\S+)`, 'm').exec(versionsFile())?.[1] ?? '';
+}
+
+/** The kubectl build.sh built for that version, in the cache (SLUICE_CACHE_DIR as the scripts read it). */
+export function kubectlPath(): string {
+  const cache =
+    process.env.SLUICE_CACHE_DIR ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(process.env.HOME ?? '', '.cache'), 'sluice');
+  return path.join(cache, 'bin', `kubernetes-${kubernetesVersion()}`, 'kubectl');
+}

@@ -217,7 +217,7 @@ main() {
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
     --service-cluster-ip-range=10.0.0.0/16 --allow-privileged=true \
-    --kubelet-preferred-address-types=InternalIP
+    --kubelet-preferred-address-types=InternalIP ${APISERVER_VERSION_FLAGS:+"$APISERVER_VERSION_FLAGS"}
   wait_until "kube-apiserver /readyz" 90 apiserver_ready
 
   local probes=--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics
