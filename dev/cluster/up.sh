@@ -50,9 +50,12 @@ now_doing() { # log seconds-since-start
 }
 
 show_new_progress() { # log shown -> prints the progress lines after the first `shown`; echoes their count
-  local total; total=$(grep -c '^\[cluster:build\]' "$1" || true)
+  # One read of the log for both the count and the lines: the build may write more in between.
+  local lines total
+  lines=$(grep '^\[cluster:build\]' "$1" || true)
+  total=$(printf '%s' "$lines" | grep -c '' || true)
   if [ "$total" -gt "$2" ]; then
-    grep '^\[cluster:build\]' "$1" | tail -n $((total - $2)) | sed 's/^\[cluster:build\]/[cluster]/' >&2
+    printf '%s\n' "$lines" | sed -n "$(($2 + 1)),\$p" | sed 's/^\[cluster:build\]/[cluster]/' >&2
   fi
   echo "$total"
 }
@@ -149,7 +152,8 @@ wait_until() { # description timeout-seconds command...
   until "$@" >/dev/null 2>&1; do
     for name in "$STATE"/pids/*; do
       name=$(basename "$name")
-      if ! our_pid "$name" >/dev/null; then
+      # Alive is enough here: just after the fork the process may not have become its binary yet.
+      if ! kill -0 "$(cat "$STATE/pids/$name")" 2>/dev/null; then
         tail -n 5 "$STATE/logs/$name.log" >&2
         die "$name exited while waiting for $what (log: $STATE/logs/$name.log)"
       fi
