@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import type { KubeClient, KubeObject } from '../src/kube/client.ts';
 import { waitForState } from '../src/kube/watch.ts';
@@ -211,10 +212,15 @@ export function kubernetesVersion(): string {
   return new RegExp(`^\\s*${minor}\\) KUBERNETES_VERSION=(\\S+)`, 'm').exec(versionsFile())?.[1] ?? '';
 }
 
-/** The kubectl build.sh built for that version, in the cache (SLUICE_CACHE_DIR as the scripts read it). */
-export function kubectlPath(): string {
-  const cache =
+/** The cache the build scripts use (their SLUICE_CACHE_DIR default included). */
+export const cacheBin = (): string =>
+  path.join(
     process.env.SLUICE_CACHE_DIR ??
-    path.join(process.env.XDG_CACHE_HOME ?? path.join(process.env.HOME ?? '', '.cache'), 'sluice');
-  return path.join(cache, 'bin', `kubernetes-${kubernetesVersion()}`, 'kubectl');
+      path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'sluice'),
+    'bin',
+  );
+
+/** The kubectl build.sh built for that version, in the cache. */
+export function kubectlPath(): string {
+  return path.join(cacheBin(), `kubernetes-${kubernetesVersion()}`, 'kubectl');
 }

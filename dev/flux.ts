@@ -3,9 +3,8 @@
 // repo, once per version.
 import { spawn } from 'node:child_process';
 import { access, constants, readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import path from 'node:path';
-import { repoRoot } from './cluster.ts';
+import { cacheBin, repoRoot } from './cluster.ts';
 import { runCommand, type CommandResult } from './process.ts';
 
 /** A version of dev/cluster/versions.sh, the one place versions are kept, e.g. FLUX_CLI_VERSION. */
@@ -15,14 +14,6 @@ async function versionOf(variable: string): Promise<string> {
   if (!version) throw new Error(`dev/cluster/versions.sh sets no ${variable}`);
   return version;
 }
-
-/** The cache the build scripts use (their SLUICE_CACHE_DIR default included). */
-const cacheBin = (): string =>
-  path.join(
-    process.env.SLUICE_CACHE_DIR ??
-      path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'sluice'),
-    'bin',
-  );
 
 const exists = (file: string) =>
   access(file, constants.F_OK).then(

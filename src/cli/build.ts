@@ -178,7 +178,6 @@ export function buildCommand(): Command {
         return;
       }
       try {
-        if (!flags.kustomizationFile) throw new Error('--dry-run needs --kustomization-file');
         printBuilds(await buildFromFlags(undefined, name, flags));
       } catch (error) {
         statusLog().failure(errorMessage(error));
