@@ -228,7 +228,7 @@ main() {
   start kube-controller-manager "$KUBERNETES_BIN/kube-controller-manager" --kubeconfig="$KUBECONFIG_PATH" \
     --leader-elect=false --bind-address=127.0.0.1 --secure-port="$KCM_PORT" "$probes" \
     --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
-    --use-service-account-credentials=false \
+    --use-service-account-credentials=false --kube-api-qps=400 --kube-api-burst=800 \
     --controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,job-controller,cronjob-controller,ttl-after-finished-controller,deployment-controller,replicaset-controller,statefulset-controller,daemonset-controller,disruption-controller,resourcequota-controller,endpoints-controller,endpointslice-controller,node-lifecycle-controller,taint-eviction-controller,pod-garbage-collector-controller,clusterrole-aggregation-controller,root-ca-certificate-publisher-controller
   start kube-scheduler "$KUBERNETES_BIN/kube-scheduler" --kubeconfig="$KUBECONFIG_PATH" \
     --leader-elect=false --bind-address=127.0.0.1 --secure-port="$SCHEDULER_PORT" "$probes"
