@@ -23,6 +23,8 @@ export interface ChangeSetEntry {
   /** "Kind/namespace/name" as Flux prints it. */
   subject: string;
   action: Action;
+  /** The object as the server returned it from the apply, or as it was read when left alone. */
+  live?: KubeObject;
 }
 
 export interface ApplyAllOptions {
@@ -207,14 +209,19 @@ export class ResourceManager {
     done: ChangeSetEntry[],
   ): Promise<ChangeSetEntry> {
     const ref = refOf(plan.object);
-    const entry: ChangeSetEntry = { ref, subject: describeRef(ref), action: plan.action };
+    const entry: ChangeSetEntry = {
+      ref,
+      subject: describeRef(ref),
+      action: plan.action,
+      live: plan.existing,
+    };
     if (plan.action === 'skipped' || plan.action === 'unchanged') return entry;
     try {
       if (plan.recreate) {
         await this.objects.delete(ref, 'Background'); // Background: a Job's old pods go with it
         await this.objects.waitUntilGone(ref, options.signal);
       }
-      await this.objects.apply(plan.object, { fieldManager: options.fieldManager });
+      entry.live = await this.objects.apply(plan.object, { fieldManager: options.fieldManager });
       return entry;
     } catch (error) {
       throw new ApplyError(`${entry.subject} apply failed: ${errorMessage(error)}`, [...done]);

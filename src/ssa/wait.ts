@@ -10,6 +10,8 @@ export interface HealthTarget {
   ref: ObjectRef;
   /** A Job whose manifest sets ttlSecondsAfterFinished: once deleted it counts as done. */
   jobWithTTL?: boolean;
+  /** Its state as the apply returned it: a target already Current there needs no watch. */
+  known?: KubeObject;
 }
 
 export interface WaitForHealthOptions {
@@ -73,6 +75,14 @@ export async function waitForHealth(
 
     targets.forEach((target, i) => {
       const entry = health[i] as ObjectHealth;
+      if (target.known) {
+        const known = computeStatus(target.known, { readers: options.readers });
+        if (known.status === 'Current') {
+          entry.result = known;
+          if (target.ref.kind === 'Job') jobsSeen.set(entry.id, target.known);
+          return;
+        }
+      }
       void (async () => {
         for await (const object of objects.states(target.ref, signal)) {
           entry.result = computeStatus(object, { readers: options.readers });
@@ -83,6 +93,6 @@ export async function waitForHealth(
         if (!signal.aborted) finish(error instanceof Error ? error : new Error(String(error)));
       });
     });
-    if (targets.length === 0) evaluate(false);
+    evaluate(false);
   });
 }

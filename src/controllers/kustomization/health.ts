@@ -6,6 +6,7 @@ import { KustomizationApi } from '../../api/kustomization.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import type { ChangeSetEntry } from '../../ssa/manager.ts';
 import type { HealthTarget } from '../../ssa/wait.ts';
+import type { ObjectRef } from '../../kube/objects.ts';
 import { isJobWithTTL } from '../../jobs/ledger.ts';
 
 export function healthTargets(
@@ -13,8 +14,8 @@ export function healthTargets(
   changeSet: ChangeSetEntry[],
   desired: KubeObject[],
 ): HealthTarget[] {
-  const refs = ks.spec.wait
-    ? changeSet.filter((c) => c.action !== 'skipped').map((c) => c.ref)
+  const refs: (ObjectRef & { known?: KubeObject })[] = ks.spec.wait
+    ? changeSet.filter((c) => c.action !== 'skipped').map((c) => ({ ...c.ref, known: c.live }))
     : (ks.spec.healthChecks ?? []).map((h) => ({
         // An empty apiVersion means apps/v1, as in Flux.
         apiVersion: h.apiVersion || 'apps/v1',
@@ -34,5 +35,9 @@ export function healthTargets(
           r.name === ks.metadata.name
         ),
     )
-    .map((ref) => ({ ref, jobWithTTL: ref.kind === 'Job' && ttlJobs.has(`${ref.namespace}/${ref.name}`) }));
+    .map(({ known, ...ref }) => ({
+      ref,
+      known,
+      jobWithTTL: ref.kind === 'Job' && ttlJobs.has(`${ref.namespace}/${ref.name}`),
+    }));
 }
