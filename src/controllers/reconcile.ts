@@ -26,6 +26,9 @@ import type { EventRecorder, EventType } from '../runtime/events.ts';
 import { errorMessage } from '../errors.ts';
 import type { ControllerContext } from './manager.ts';
 
+/** How long a pass runs before its progress is written (see Pass.progress). */
+export const progressWriteDelayMs = 200;
+
 /** A phase failed: `reason` is the Ready reason Flux reports it with. */
 export class ReconcileError extends Error {
   readonly reason: Reason;
@@ -62,6 +65,9 @@ export class Pass<O extends Reconcilable, S extends ReconcilableStatus = NonNull
   private readonly statusManager: string;
   /** The status as the API server has it, so that an unchanged status is not written again. */
   private written: unknown;
+  /** The last status write, which the next one waits for. */
+  private writing: Promise<void> = Promise.resolve();
+  private progressTimer: NodeJS.Timeout | undefined;
 
   constructor(
     object: O,
@@ -85,10 +91,22 @@ export class Pass<O extends Reconcilable, S extends ReconcilableStatus = NonNull
     setCondition(this.status, this.generation, { type: 'Ready', status, reason, message });
   }
 
-  /** Reports a phase in the Reconciling condition and writes it at once, so that observers see progress. */
-  async progress(message: string): Promise<void> {
+  /**
+   * Reports a phase in the Reconciling condition. The report is written `progressWriteDelayMs` later, with the
+   * phase current then, unless the pass's own write comes first: a phase that lasts is seen, and a pass over
+   * sooner costs one status write instead of one per phase.
+   */
+  progress(message: string): void {
     markReconciling(this.status, this.generation, 'Progressing', message);
-    await this.writeStatus();
+    if (this.progressTimer) return;
+    this.progressTimer = setTimeout(() => {
+      this.progressTimer = undefined;
+      if (this.request.signal.aborted) return;
+      this.writeStatus().catch((error: unknown) =>
+        this.request.log.debug({ error: errorMessage(error) }, 'progress status not written'),
+      );
+    }, progressWriteDelayMs);
+    this.progressTimer.unref();
   }
 
   stall(reason: Reason, message: string): void {
@@ -107,9 +125,22 @@ export class Pass<O extends Reconcilable, S extends ReconcilableStatus = NonNull
     await this.events.record(this.object, type, reason ?? type, message, annotations);
   }
 
-  /** Writes the status (server-side apply on the status subresource, so fields dropped are removed) if it changed. */
-  async writeStatus(): Promise<void> {
-    if (isDeepStrictEqual(this.status, this.written)) return;
+  /**
+   * Writes the status (server-side apply on the status subresource, so fields dropped are removed) if it
+   * changed, after any write still in flight, so that writes land in order.
+   */
+  writeStatus(): Promise<void> {
+    clearTimeout(this.progressTimer);
+    this.progressTimer = undefined;
+    const write = this.writing.catch(() => undefined).then(() => this.applyStatus());
+    this.writing = write;
+    return write;
+  }
+
+  private async applyStatus(): Promise<void> {
+    // A copy: the pass may go on changing the status while this write is in flight.
+    const status = structuredClone(this.status);
+    if (isDeepStrictEqual(status, this.written)) return;
     const ref = refOf(this.object);
     await this.statusObjects.client.patch(
       `${await this.statusObjects.path(ref)}/status`,
@@ -117,12 +148,12 @@ export class Pass<O extends Reconcilable, S extends ReconcilableStatus = NonNull
         apiVersion: ref.apiVersion,
         kind: ref.kind,
         metadata: { name: ref.name, namespace: ref.namespace },
-        status: this.status,
+        status,
       },
       ContentType.apply,
       { fieldManager: this.statusManager, force: true },
     );
-    this.written = structuredClone(this.status);
+    this.written = status;
   }
 
   /**
@@ -180,22 +211,22 @@ export function reconcileWith<O extends Reconcilable, P extends Pass<O>>(
       namespace: request.namespace,
       name: request.name,
     };
-    const object = await ctx.objects.get<O & KubeObject>(ref);
+    let object = await ctx.objects.get<O & KubeObject>(ref);
     if (!object) return {};
-    const pass = reconciler.pass(object, request);
     if (object.metadata.deletionTimestamp) {
       const ours = hasFinalizer(object);
-      await reconciler.finalize(pass, ours);
+      await reconciler.finalize(reconciler.pass(object, request), ours);
       if (ours) {
         const others = finalizersOf(object).filter((f) => f !== Finalizer);
         await setFinalizers(ctx.objects, object, others);
       }
       return {};
     }
+    // Before anything is applied, so that a deletion cleans it up; the pass goes on with the patched object.
     if (!hasFinalizer(object)) {
-      await setFinalizers(ctx.objects, object, [...finalizersOf(object), Finalizer]);
-      return { requeueAfterMs: 0 };
+      object = await setFinalizers(ctx.objects, object, [...finalizersOf(object), Finalizer]);
     }
+    const pass = reconciler.pass(object, request);
     if (object.spec.suspend) {
       request.log.info('Reconciliation is suspended for this object');
       pass.settle();
@@ -243,12 +274,12 @@ const finalizersOf = (object: KubeObjectHeader): string[] =>
 const hasFinalizer = (object: KubeObjectHeader): boolean => finalizersOf(object).includes(Finalizer);
 
 /** A merge patch guarded by resourceVersion, so a finalizer list changed meanwhile is not overwritten. */
-async function setFinalizers(
+async function setFinalizers<T extends KubeObject>(
   objects: ObjectClient,
-  object: KubeObjectHeader,
+  object: T,
   finalizers: string[],
-): Promise<void> {
-  await objects.patch(
+): Promise<T> {
+  return objects.patch<T>(
     refOf(object),
     { metadata: { finalizers, resourceVersion: object.metadata?.resourceVersion } },
     ContentType.mergePatch,

@@ -78,7 +78,7 @@ export function gitRepositoryReconciler(
       status.observedIgnore === ignore &&
       (await options.store.exists(current.path));
     if (!upToDate) {
-      await pass.progress(`building artifact: new upstream revision '${remote.revision}'`);
+      pass.progress(`building artifact: new upstream revision '${remote.revision}'`);
       const workDir = await mkdtemp(path.join(tmpdir(), 'gitrepository-'));
       try {
         let fetched;

@@ -169,7 +169,7 @@ async function settleOlderRuns(pass: KustomizationPass): Promise<void> {
       await pass.event('Normal', `${describeRef(ref)} of revision ${run.revision} ${why}`);
       continue;
     }
-    await pass.progress(
+    pass.progress(
       `Waiting for ${describeRef(ref)} of revision ${run.revision} to finish before applying revision ${revision}`,
     );
     let finished: KubeObject | undefined;
