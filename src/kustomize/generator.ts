@@ -9,17 +9,18 @@ import { ManifestError, isMapping, parseYamlDocuments, toYaml } from './yaml.ts'
 import type { PathMatcher } from './ignore-paths.ts';
 
 /** The spec fields that change the kustomization file. */
-export type KustomizationOverlay = Pick<
-  KustomizationSpec,
-  | 'targetNamespace'
-  | 'namePrefix'
-  | 'nameSuffix'
-  | 'patches'
-  | 'images'
-  | 'components'
-  | 'ignoreMissingComponents'
-  | 'buildMetadata'
->;
+export const overlayFields = [
+  'targetNamespace',
+  'namePrefix',
+  'nameSuffix',
+  'patches',
+  'images',
+  'components',
+  'ignoreMissingComponents',
+  'buildMetadata',
+] as const satisfies readonly (keyof KustomizationSpec)[];
+
+export type KustomizationOverlay = Pick<KustomizationSpec, (typeof overlayFields)[number]>;
 
 /** The names kustomize recognises, in the order it looks for them. */
 export const kustomizationFileNames = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'] as const;

@@ -15,14 +15,14 @@ import { ReconcileError } from '../reconcile.ts';
 import type { ControllerContext } from '../manager.ts';
 import type { KustomizationPass } from './pass.ts';
 import type { KustomizationOptions } from './reconciler.ts';
-import { buildManifests, prepareObjects } from './manifests.ts';
+import { buildManifests, prepareObjects, type ArtifactFiles } from './manifests.ts';
 import { firstFailedJob, recordRun } from './job-runs.ts';
 
 export interface FailureHookContext {
   ctx: ControllerContext;
   options: KustomizationOptions;
-  /** Where the pass extracted the revision's artifact. */
-  workDir: string;
+  /** The revision's artifact. */
+  files: ArtifactFiles;
   error: unknown;
 }
 
@@ -40,7 +40,7 @@ export async function runFailureHook(pass: KustomizationPass, hook: FailureHookC
   // Once per failed revision, whatever becomes of the hook itself.
   pass.status.lastFailureHookRevision = revision;
   try {
-    await pass.progress(`Running the failure hook ${hookPath} for revision ${revision}`);
+    pass.progress(`Running the failure hook ${hookPath} for revision ${revision}`);
     const jobs = await buildHookJobs(pass, hook, hookPath);
     const own = new Set(pass.current.desired.filter(isJob).map(jobId));
     const clashing = jobs.filter((job) => own.has(jobId(job)));
@@ -81,8 +81,9 @@ async function buildHookJobs(
   hook: FailureHookContext,
   hookPath: string,
 ): Promise<KubeObject[]> {
-  const dir = await securePath(hook.workDir, hookPath.replace(/^\/+/, ''));
-  const built = await buildManifests(hook.ctx.objects, pass.ks, hook.workDir, dir, {
+  const root = await hook.files.root();
+  const dir = await securePath(root, hookPath.replace(/^\/+/, ''));
+  const built = await buildManifests(hook.ctx.objects, pass.ks, root, dir, {
     kustomizeBinary: hook.options.kustomizeBinary,
     allowRemoteBases: hook.options.noRemoteBases === false,
     signal: AbortSignal.any([pass.request.signal, AbortSignal.timeout(timeoutOf(pass.ks.spec))]),

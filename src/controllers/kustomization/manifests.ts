@@ -2,6 +2,9 @@
 // kustomization.yaml, run kustomize, substitute variables, then stamp ownership and defaults on each object.
 // Each step fails with the Ready reason Flux uses for it.
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Kustomization } from '../../api/kustomization.ts';
 import type { Artifact } from '../../api/gitrepository.ts';
 import { Annotation } from '../../api/meta.ts';
@@ -20,29 +23,59 @@ import { hasMark } from '../../ssa/annotations.ts';
 import { ReconcileError } from '../reconcile.ts';
 import { errorMessage } from '../../errors.ts';
 
-/** Unpacks the artifact into `workDir` and returns the directory `spec.path` names inside it. */
-export async function fetchArtifact(
-  store: ArtifactStore,
-  artifact: Artifact,
-  workDir: string,
-  specPath: string | undefined,
-): Promise<string> {
-  try {
-    await extractArtifact(store.localPath(artifact.path), workDir, artifact.digest);
-  } catch (error) {
-    throw new ReconcileError('ArtifactFailed', errorMessage(error), { cause: error });
+/** A revision's artifact, unpacked (digest checked) into a temporary directory when a phase first needs it. */
+export class ArtifactFiles {
+  private readonly store: ArtifactStore;
+  private readonly artifact: Artifact;
+  private unpacked: Promise<string> | undefined;
+
+  constructor(store: ArtifactStore, artifact: Artifact) {
+    this.store = store;
+    this.artifact = artifact;
   }
-  // Like Flux, a leading "/" means the artifact root; ".." and symlinks may still not leave it.
-  const relative = (specPath ?? '').replace(/^\/+/, '');
-  try {
-    return await securePath(workDir, relative);
-  } catch (error) {
-    // securePath already says "kustomization path not found" for a missing path; its other errors do not.
-    const message = errorMessage(error);
-    const prefixed = message.startsWith('kustomization path not found')
-      ? message
-      : `kustomization path not found: ${message}`;
-    throw new ReconcileError('ArtifactFailed', prefixed, { cause: error });
+
+  /** The artifact's root directory, unpacked. */
+  async root(): Promise<string> {
+    this.unpacked ??= this.unpack();
+    try {
+      return await this.unpacked;
+    } catch (error) {
+      throw new ReconcileError('ArtifactFailed', errorMessage(error), { cause: error });
+    }
+  }
+
+  /** Removes the unpacked files, if any. */
+  async remove(): Promise<void> {
+    const dir = await this.unpacked?.catch(() => undefined);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
+
+  private async unpack(): Promise<string> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'kustomization-'));
+    try {
+      await extractArtifact(this.store.localPath(this.artifact.path), dir, this.artifact.digest);
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+    return dir;
+  }
+
+  /** The directory `specPath` names inside the unpacked artifact. */
+  async dir(specPath: string | undefined): Promise<string> {
+    const root = await this.root();
+    // Like Flux, a leading "/" means the artifact root; ".." and symlinks may still not leave it.
+    const relative = (specPath ?? '').replace(/^\/+/, '');
+    try {
+      return await securePath(root, relative);
+    } catch (error) {
+      // securePath already says "kustomization path not found" for a missing path; its other errors do not.
+      const message = errorMessage(error);
+      const prefixed = message.startsWith('kustomization path not found')
+        ? message
+        : `kustomization path not found: ${message}`;
+      throw new ReconcileError('ArtifactFailed', prefixed, { cause: error });
+    }
   }
 }
 
@@ -73,10 +106,19 @@ export async function buildManifests(
   dir: string,
   options: BuildOptions,
 ): Promise<BuiltManifests> {
-  let built: KubeObject[];
+  return substitute(objects, ks, await kustomizeManifests(ks, root, dir, options), options);
+}
+
+/** Generates `dir`'s kustomization.yaml with the spec's overlay and runs kustomize on it. */
+export async function kustomizeManifests(
+  ks: Kustomization,
+  root: string,
+  dir: string,
+  options: BuildOptions,
+): Promise<KubeObject[]> {
   try {
     await generateKustomization(dir, ks.spec, { root, ignore: options.ignore });
-    built = await kustomizeBuild(dir, {
+    return await kustomizeBuild(dir, {
       root,
       kustomizeBinary: options.kustomizeBinary,
       allowRemoteBases: options.allowRemoteBases,
@@ -92,6 +134,16 @@ export async function buildManifests(
       },
     );
   }
+}
+
+/** Flux's postBuild: substitutes the variables of `substitute` and `substituteFrom` into what kustomize built. */
+export async function substitute(
+  objects: ObjectClient | undefined,
+  ks: Kustomization,
+  kustomized: KubeObject[],
+  options: Pick<BuildOptions, 'strictSubstitutions'>,
+): Promise<BuiltManifests> {
+  let built = kustomized;
   if (ks.spec.postBuild) {
     const fromSources = objects ? await substituteSources(objects, ks) : [];
     const vars = mergeVars(fromSources, ks.spec.postBuild.substitute ?? {});

@@ -2,9 +2,6 @@
 // end), it reads top to bottom as Flux's does: resolve the source, check dependencies, then for the revision:
 // fetch, build, apply, prune, health, ready. A failed phase becomes Ready=False with Flux's reason and message,
 // a Warning event, and a retry after retryInterval; a configuration error stalls the object.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Kustomization, ResourceRef } from '../../api/kustomization.ts';
 import { KustomizationApi, DeletionPolicy } from '../../api/kustomization.ts';
 import { GitRepositoryApi, type Artifact, type GitRepository } from '../../api/gitrepository.ts';
@@ -43,7 +40,15 @@ import {
   rerunApplied,
 } from './job-runs.ts';
 import { runFailureHook } from './failure-hook.ts';
-import { buildManifests, fetchArtifact, ownerLabels, prepareObjects } from './manifests.ts';
+import {
+  ArtifactFiles,
+  kustomizeManifests,
+  ownerLabels,
+  prepareObjects,
+  substitute,
+  type BuildOptions,
+} from './manifests.ts';
+import { BuildCache } from '../../kustomize/build-cache.ts';
 
 export interface KustomizationOptions {
   store: ArtifactStore;
@@ -80,6 +85,7 @@ export function kustomizationReconciler(
   options: KustomizationOptions,
 ): ReconcileFunc {
   const requeueDependencyMs = options.requeueDependencyMs ?? 30_000;
+  const buildCache = new BuildCache();
 
   return reconcileWith<Kustomization, KustomizationPass>(ctx, {
     api: KustomizationApi,
@@ -233,7 +239,7 @@ export function kustomizationReconciler(
         `${verb} for revision ${artifact.revision} with a timeout of ${formatDuration(timeoutMs)}`,
       );
     pass.setReady('Unknown', 'Progressing', 'Reconciliation in progress');
-    await phase('Fetching manifests');
+    phase('Fetching manifests');
 
     // Milliseconds per phase, logged at debug level: where a reconcile spends its time.
     const phases: Record<string, number> = {};
@@ -242,15 +248,18 @@ export function kustomizationReconciler(
       phases[name] = Date.now() - lapStart;
       lapStart = Date.now();
     };
-    const workDir = await mkdtemp(path.join(tmpdir(), 'kustomization-'));
+    const files = new ArtifactFiles(options.store, artifact);
     try {
-      const dir = await fetchArtifact(options.store, artifact, workDir, ks.spec.path);
+      // Built before (same artifact, path and overlay): neither the files nor kustomize are needed.
+      const cacheKey = options.noRemoteBases === false ? undefined : BuildCache.key(artifact.digest, ks.spec);
+      const cached = cacheKey ? buildCache.get(cacheKey) : undefined;
+      if (!cached) await files.dir(ks.spec.path);
       status.lastAttemptedRevision = artifact.revision;
-      await phase('Building manifests');
+      phase('Building manifests');
       lap('fetch');
 
-      await build(pass, workDir, dir);
-      await phase('Detecting drift');
+      await build(pass, cached ?? (await kustomize(pass, files, cacheKey)));
+      phase('Detecting drift');
       lap('build');
 
       await prepareJobs(pass);
@@ -279,23 +288,39 @@ export function kustomizationReconciler(
       record(pass, 'ReconciliationSucceeded', Date.now() - started);
     } catch (error) {
       if (!pass.request.signal.aborted && !nextRetry(pass)) {
-        await runFailureHook(pass, { ctx, options, workDir, error });
+        await runFailureHook(pass, { ctx, options, files, error });
       }
       throw error;
     } finally {
-      await rm(workDir, { recursive: true, force: true });
+      await files.remove();
       pass.request.log.debug({ revision: artifact.revision, phasesMs: phases }, 'reconcile phases');
     }
   }
 
-  /** Runs kustomize on the artifact's path, substitutes variables, and prepares the objects to apply. */
-  async function build(pass: KustomizationPass, workDir: string, dir: string): Promise<void> {
-    const built = await buildManifests(ctx.objects, pass.ks, workDir, dir, {
+  function buildOptions(pass: KustomizationPass): BuildOptions {
+    return {
       kustomizeBinary: options.kustomizeBinary,
       allowRemoteBases: options.noRemoteBases === false,
       signal: pass.current.signal,
       strictSubstitutions: options.featureGates?.StrictPostBuildSubstitutions,
-    });
+    };
+  }
+
+  /** Runs kustomize on spec.path of the artifact, keeping the result under `cacheKey`. */
+  async function kustomize(
+    pass: KustomizationPass,
+    files: ArtifactFiles,
+    cacheKey: string | undefined,
+  ): Promise<KubeObject[]> {
+    const dir = await files.dir(pass.ks.spec.path);
+    const kustomized = await kustomizeManifests(pass.ks, await files.root(), dir, buildOptions(pass));
+    if (cacheKey) buildCache.set(cacheKey, kustomized);
+    return kustomized;
+  }
+
+  /** Substitutes variables into what kustomize built, and prepares the objects to apply. */
+  async function build(pass: KustomizationPass, kustomized: KubeObject[]): Promise<void> {
+    const built = await substitute(ctx.objects, pass.ks, kustomized, buildOptions(pass));
     pass.current.digest = built.digest;
     pass.current.desired = await prepareObjects(ctx.objects.mapper, pass.ks, built.objects);
   }
@@ -385,7 +410,7 @@ export function kustomizationReconciler(
       reason: 'Progressing',
       message,
     });
-    await pass.progress(message);
+    pass.progress(message);
     const cancellation = healthCheckCancellation(pass);
     let outcome: HealthOutcome;
     try {

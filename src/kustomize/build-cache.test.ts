@@ -1,0 +1,84 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KustomizationSpec } from '../api/kustomization.ts';
+import { BuildCache } from './build-cache.ts';
+
+const spec = (fields: Partial<KustomizationSpec> = {}): KustomizationSpec => ({
+  interval: '10m',
+  prune: true,
+  path: './app',
+  sourceRef: { kind: 'GitRepository', name: 'repo' },
+  ...fields,
+});
+const configMap = (name: string, data = 'x') => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name },
+  data: { data },
+});
+
+describe('BuildCache.key', () => {
+  it('is the same for specs that differ only in what kustomize does not read', () => {
+    const a = BuildCache.key('sha256:1', spec());
+    const b = BuildCache.key(
+      'sha256:1',
+      spec({
+        interval: '1m',
+        wait: true,
+        dependsOn: [{ name: 'db' }],
+        postBuild: { substitute: { INDEX: '7' } },
+        commonMetadata: { labels: { team: 'a' } },
+      }),
+    );
+    assert.equal(a, b);
+  });
+
+  it('differs by artifact, path and each overlay field', () => {
+    const base = BuildCache.key('sha256:1', spec());
+    const others = [
+      BuildCache.key('sha256:2', spec()),
+      BuildCache.key('sha256:1', spec({ path: './other' })),
+      BuildCache.key('sha256:1', spec({ targetNamespace: 'team' })),
+      BuildCache.key('sha256:1', spec({ namePrefix: 'p-' })),
+      BuildCache.key('sha256:1', spec({ nameSuffix: '-s' })),
+      BuildCache.key('sha256:1', spec({ images: [{ name: 'app', newTag: '2' }] })),
+      BuildCache.key('sha256:1', spec({ components: ['../c'] })),
+      BuildCache.key('sha256:1', spec({ components: ['../c'], ignoreMissingComponents: true })),
+      BuildCache.key('sha256:1', spec({ patches: [{ patch: 'x' }] })),
+      BuildCache.key('sha256:1', spec({ buildMetadata: ['originAnnotations'] })),
+    ];
+    assert.equal(new Set([base, ...others]).size, others.length + 1);
+  });
+});
+
+describe('BuildCache', () => {
+  it('gives each caller its own copy of the objects', () => {
+    const cache = new BuildCache();
+    cache.set('k', [configMap('a')]);
+    const first = cache.get('k');
+    assert.ok(first);
+    (first[0] as { data: { data: string } }).data.data = 'changed';
+    assert.deepEqual(cache.get('k'), [configMap('a')]);
+    assert.equal(cache.get('missing'), undefined);
+  });
+
+  it('keeps to its byte budget, dropping the least recently used first', () => {
+    const one = JSON.stringify([configMap('a')]).length;
+    const cache = new BuildCache(one * 4);
+    cache.set('a', [configMap('a')]);
+    cache.set('b', [configMap('b')]);
+    cache.set('c', [configMap('c')]);
+    cache.get('a'); // now b is the least recently used
+    cache.set('d', [configMap('d')]);
+    cache.set('e', [configMap('e')]);
+    assert.equal(cache.size, 4);
+    assert.equal(cache.get('b'), undefined);
+    assert.ok(cache.get('a') && cache.get('c') && cache.get('d') && cache.get('e'));
+  });
+
+  it('does not keep a build larger than a quarter of its budget', () => {
+    const cache = new BuildCache(100);
+    cache.set('big', [configMap('a', 'x'.repeat(100))]);
+    assert.equal(cache.size, 0);
+  });
+});

@@ -1,0 +1,62 @@
+// kustomize's output by what determines it: the artifact (by digest), the path in it, and the spec's overlay
+// fields. Kustomizations that build the same directory, and every later pass over an unchanged revision, then
+// run kustomize once. Kept as JSON text (a fraction of the parsed objects' memory, and quick to parse), up to
+// a byte budget, the least recently used dropped first.
+import { createHash } from 'node:crypto';
+import type { KubeObject } from '../kube/client.ts';
+import type { KustomizationSpec } from '../api/kustomization.ts';
+import { overlayFields } from './generator.ts';
+
+const defaultMaxBytes = 32 * 1024 * 1024;
+
+export class BuildCache {
+  readonly maxBytes: number;
+  /** Map order is use order: the first entry is the least recently used. */
+  private readonly entries = new Map<string, string>();
+  private bytes = 0;
+
+  constructor(maxBytes = defaultMaxBytes) {
+    this.maxBytes = maxBytes;
+  }
+
+  /** The cache key of a build of `spec` from the artifact with this digest. */
+  static key(artifactDigest: string, spec: KustomizationSpec): string {
+    const overlay = overlayFields.map((field) => spec[field] ?? null);
+    return createHash('sha256')
+      .update(JSON.stringify([artifactDigest, spec.path ?? '', overlay]))
+      .digest('hex');
+  }
+
+  /** A fresh copy of the objects built for `key`, if kept. */
+  get(key: string): KubeObject[] | undefined {
+    const text = this.entries.get(key);
+    if (text === undefined) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, text);
+    return JSON.parse(text) as KubeObject[];
+  }
+
+  set(key: string, objects: readonly KubeObject[]): void {
+    const text = JSON.stringify(objects);
+    // One build larger than a quarter of the budget would push out everything else for a single entry.
+    if (text.length > this.maxBytes / 4) return;
+    this.delete(key);
+    this.entries.set(key, text);
+    this.bytes += text.length;
+    for (const [oldest] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.delete(oldest);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private delete(key: string): void {
+    const text = this.entries.get(key);
+    if (text === undefined) return;
+    this.entries.delete(key);
+    this.bytes -= text.length;
+  }
+}
