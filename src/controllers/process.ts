@@ -7,7 +7,7 @@ import type { Logger } from '../runtime/logger.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { parseListenAddress, serve, type HttpServer, type Route } from '../runtime/server.ts';
 import { LeaderElector, defaultIdentity, type LeaderElectionTimings } from '../runtime/leaderelection.ts';
-import { controllerLeaseName } from '../install/manifests.ts';
+import { shardLeaseName } from '../install/manifests.ts';
 import { runControllers, type ControllerOptions } from './run.ts';
 
 export interface ProcessOptions extends Omit<ControllerOptions, 'client' | 'log' | 'metrics'> {
@@ -53,16 +53,17 @@ export async function runControllerProcess(options: ProcessOptions, shutdown: Ab
     servers = await startServers(options, metrics, () => phase);
     let leader: LeaderElector | undefined;
     if (options.leaderElection) {
+      const leaseName = shardLeaseName(options.watchLabelSelector);
       leader = new LeaderElector({
         ...options.leaderElection,
         client,
-        name: controllerLeaseName,
+        name: leaseName,
         identity: defaultIdentity(),
         log,
       });
-      metrics.recordLeader(controllerLeaseName, false);
+      metrics.recordLeader(leaseName, false);
       if (!(await leader.acquire(shutdown))) return;
-      metrics.recordLeader(controllerLeaseName, true);
+      metrics.recordLeader(leaseName, true);
       // Another replica may take over as soon as the lease expires: stop at once, as controller-runtime does.
       void leader.lost.then(() => {
         log.error('leader election lost');

@@ -7,10 +7,12 @@ import {
   clusterRoleBindingName,
   componentRefs,
   controllerArgs,
+  controllerLeaseName,
   controllerUid,
   defaultImage,
   installManifests,
   manifestsYaml,
+  shardLeaseName,
 } from './manifests.ts';
 
 interface Container {
@@ -188,5 +190,18 @@ describe('install manifests', () => {
       selector: { 'app.kubernetes.io/name': 'sluice-controller' },
       ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 'http' }],
     });
+  });
+});
+
+describe('shardLeaseName', () => {
+  it("is the controller's Lease without a selector, and one per selector with one, named as Flux's", () => {
+    assert.equal(shardLeaseName(undefined), controllerLeaseName);
+    assert.equal(shardLeaseName(''), controllerLeaseName);
+    const one = shardLeaseName('sharding.fluxcd.io/key=shard1');
+    const two = shardLeaseName('sharding.fluxcd.io/key=shard2');
+    assert.match(one, /^sluice-controller-leader-election-[0-9a-f]{8}$/);
+    assert.notEqual(one, two);
+    // The first 8 hex digits of sha256("sharding.fluxcd.io/key=shard1") (sha256sum), as Flux suffixes its lease ID.
+    assert.equal(one, 'sluice-controller-leader-election-73fdc1be');
   });
 });

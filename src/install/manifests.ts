@@ -1,6 +1,7 @@
 // What `sluice install` puts on a cluster, built for a namespace, an image and a version: the CRDs, the
 // namespace, the controller's ServiceAccount and RBAC, and its Deployment. `uninstall` and `check` find the
 // same objects through the names defined here. Pure: no cluster access.
+import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import { allCrds } from '../api/crds.ts';
 import type { KubeObject } from '../kube/client.ts';
@@ -11,6 +12,16 @@ export const controllerName = 'sluice-controller';
 
 /** The Lease the controller replicas elect a leader on (`sluice controller --enable-leader-election`). */
 export const controllerLeaseName = 'sluice-controller-leader-election';
+
+/**
+ * The Lease of a controller that reconciles only `watchLabelSelector`'s objects: a shard has its own, named as
+ * Flux's controllers name theirs (the first 8 hex digits of the selector's sha256 appended).
+ */
+export function shardLeaseName(watchLabelSelector: string | undefined): string {
+  if (!watchLabelSelector) return controllerLeaseName;
+  const hash = createHash('sha256').update(watchLabelSelector).digest('hex').slice(0, 8);
+  return `${controllerLeaseName}-${hash}`;
+}
 
 /** The Dockerfile's USER: the container runs as this uid and gid, never as root. */
 export const controllerUid = 65532;
