@@ -21,7 +21,15 @@ export interface EngineOptions {
   /** Kustomizations reconciled in parallel (`--concurrent`, both engines' flag). */
   concurrent?: number;
   logLevel?: 'info' | 'debug';
+  /**
+   * sluice only: this many controllers on the one cluster, controller i reconciling the objects labelled
+   * `sharding.fluxcd.io/key: shard<i>` (--watch-label-selector), each electing a leader on its own Lease.
+   */
+  shards?: number;
 }
+
+/** The label a sharded controller selects its objects by, as in Flux's sharding guide. */
+export const shardLabel = 'sharding.fluxcd.io/key';
 
 export interface Engine {
   name: 'sluice' | 'flux';
@@ -44,19 +52,26 @@ export const sluice: Engine = {
   missing: () => Promise.resolve(undefined),
   install: (client) => installCrds(client, { timeoutMs: 60_000, log: () => undefined }),
   async start(kubeconfig, options = {}) {
-    return [
-      spawnLogged('sluice', process.execPath, [
-        path.join(repoRoot, 'src/cli/main.ts'),
-        'controller',
-        '--kubeconfig',
-        kubeconfig,
-        `--log-level=${options.logLevel ?? 'info'}`,
-        ...(options.concurrent ? [`--concurrent=${options.concurrent}`] : []),
-        '--metrics-addr=0',
-        '--health-addr=0',
-        '--storage-addr=0',
-      ]),
+    const args = [
+      path.join(repoRoot, 'src/cli/main.ts'),
+      'controller',
+      '--kubeconfig',
+      kubeconfig,
+      `--log-level=${options.logLevel ?? 'info'}`,
+      ...(options.concurrent ? [`--concurrent=${options.concurrent}`] : []),
+      '--metrics-addr=0',
+      '--health-addr=0',
+      '--storage-addr=0',
     ];
+    if (!options.shards) return [spawnLogged('sluice', process.execPath, args)];
+    return Array.from({ length: options.shards }, (_, i) =>
+      spawnLogged(`sluice-shard${i + 1}`, process.execPath, [
+        ...args,
+        `--watch-label-selector=${shardLabel}=shard${i + 1}`,
+        '--enable-leader-election',
+        '--leader-election-namespace=default',
+      ]),
+    );
   },
 };
 

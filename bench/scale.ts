@@ -4,233 +4,310 @@
 // `wait: true`, interval 60m and retryInterval 2m, as flux-benchmark's. Measured per engine, N and --concurrent:
 // time from applying all N to all Ready; peak RSS of the controller processes and their children; CPU seconds
 // with children; API requests (the apiserver's apiserver_request_total); and a no-op pass (requestedAt on every
-// Kustomization) until all report it handled. Prints a table; keeps it in bench/results/.
+// Kustomization) until all report it handled. Then, for sluice, the largest N split between two sharded
+// controllers (--watch-label-selector, a Lease each); and, for both, one Kustomization of 1000 ConfigMaps, its
+// no-op pass beside the floor: a raw server-side apply of the same objects. Prints the tables and the targets
+// (with the latest soak and pipeline results); keeps them in bench/results/.
 //
-//   node bench/scale.ts [--n 100,500,1000] [--concurrent 4,20] [--only sluice|flux]
-import { readFile, readdir } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { ContentType, type KubeClient, type KubeObject } from '../src/kube/client.ts';
-import type { ObjectClient } from '../src/kube/objects.ts';
-import { listWatch } from '../src/kube/watch.ts';
-import { KustomizationApi } from '../src/api/kustomization.ts';
-import { GitRepositoryApi } from '../src/api/gitrepository.ts';
-import { Annotation, collectionPath } from '../src/api/meta.ts';
+//   node bench/scale.ts [--n 100,500,1000] [--concurrent 4,20] [--only sluice|flux] [--large 1000]
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { Annotation, FieldManager } from '../src/api/meta.ts';
+import { toYaml } from '../src/kustomize/yaml.ts';
 import { errorMessage } from '../src/errors.ts';
 import { fluxBenchVersion } from '../dev/flux.ts';
-import { kubernetesVersion } from '../dev/cluster.ts';
-import { flux, onEngine, sluice, type Engine } from './engines.ts';
-import { keepResults, markdownTable } from './table.ts';
+import { kubectlPath, kubernetesVersion } from '../dev/cluster.ts';
+import { flux, logs, onEngine, shardLabel, sluice, type Engine } from './engines.ts';
+import { keepResults, latestResults, markdownTable } from './table.ts';
+import {
+  apiRequests,
+  appFiles,
+  apply,
+  eachParallel,
+  gitRepository,
+  kustomization,
+  namespace,
+  noopPass,
+  ready,
+  totalCpuSeconds,
+  treeRssMiB,
+  waitForAll,
+} from './fleet.ts';
 
-const namespace = 'bench-scale';
-const timeoutMs = 30 * 60_000;
+const run = promisify(execFile);
 
-/** The app package every Kustomization applies, its names from `${INDEX}`. */
-const appFiles: Record<string, string> = {
-  'app/serviceaccount.yaml': 'apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: ${INDEX}\n',
-  'app/service.yaml':
-    'apiVersion: v1\nkind: Service\nmetadata:\n  name: ${INDEX}\nspec:\n  selector:\n    app: ${INDEX}\n  ports:\n  - port: 80\n    targetPort: 8080\n',
-  'app/configmap.yaml':
-    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${INDEX}\ndata:\n  index: ${INDEX}\n',
-  'app/deployment.yaml':
-    'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${INDEX}\nspec:\n  replicas: 0\n  selector:\n    matchLabels:\n      app: ${INDEX}\n  template:\n    metadata:\n      labels:\n        app: ${INDEX}\n    spec:\n      serviceAccountName: ${INDEX}\n      containers:\n      - name: app\n        image: ghcr.io/stefanprodan/podinfo:6.5.3\n        ports:\n        - containerPort: 8080\n',
-};
-
-interface Measure {
+interface FleetMeasure {
   engine: string;
   n: number;
   concurrent: number;
+  /** Controllers the fleet was split between (1: not sharded). */
+  shards: number;
   readyMs: number;
   peakRssMiB: number;
   cpuSeconds: number;
   apiRequests: number;
   noopMs: number;
+  /** With shards: how many Kustomizations each controller reconciled to Ready. */
+  split?: number[];
 }
 
-/** Every process in the trees under `roots` (the controllers and, say, their kustomize children). */
-async function processTree(roots: number[]): Promise<number[]> {
-  const parents = new Map<number, number>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (ppid) parents.set(Number(entry), ppid);
-  }
-  const tree = new Set(roots);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [pid, ppid] of parents) {
-      if (tree.has(ppid) && !tree.has(pid)) {
-        tree.add(pid);
-        grew = true;
-      }
+interface LargeMeasure {
+  engine: string;
+  objects: number;
+  readyMs: number;
+  noopMs: number;
+  /** `kubectl apply --server-side` of the same objects: one request after the other. */
+  kubectlMs: number;
+  /** The same objects applied with this project's client, 4 requests in flight (the controller's dry-run width). */
+  clientMs: number;
+}
+
+/** N Kustomizations of the app package, on one controller or split between `shards` of them. */
+async function fleet(engine: Engine, n: number, concurrent: number, shards = 1): Promise<FleetMeasure> {
+  const sharded = shards > 1;
+  return onEngine(engine, { concurrent, shards: sharded ? shards : undefined }, async (run) => {
+    const { client, objects, git, processes } = run;
+    await git.createRepo('app', appFiles);
+    await apply(objects, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+    const shardOf = (i: number) => `shard${(i % shards) + 1}`;
+    const sourceOf = (i: number) => (sharded ? `repo-${shardOf(i)}` : 'repo');
+    for (let s = 0; s < shards; s++) {
+      const labels = sharded ? { [shardLabel]: shardOf(s) } : undefined;
+      await apply(objects, gitRepository(sourceOf(s), git.url('app'), labels));
     }
-  }
-  return [...tree];
-}
-
-async function rssKiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-}
-
-/** CPU seconds of the process and its waited-for children (utime, stime, cutime, cstime). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
-  return ticks / 100; // USER_HZ
-}
-
-/** The apiserver's request count so far, all verbs and resources. */
-async function apiRequests(client: KubeClient): Promise<number> {
-  let text = '';
-  for await (const chunk of await client.stream('/metrics', {})) text += (chunk as Buffer).toString('utf8');
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('apiserver_request_total{')) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
-}
-
-/** Resolves when `done` holds for all N Kustomizations, from one watch of them. */
-async function waitForAll(client: KubeClient, n: number, done: (ks: KubeObject) => boolean): Promise<void> {
-  const finished = new Set<string>();
-  const abort = AbortSignal.timeout(timeoutMs);
-  for await (const e of listWatch<KubeObject>(client, collectionPath(KustomizationApi, namespace), {
-    signal: abort,
-  })) {
-    if (e.type === 'SYNCED') {
-      if (finished.size >= n) return;
-      continue;
-    }
-    const name = e.object.metadata?.name ?? '';
-    if (e.type !== 'DELETED' && done(e.object)) finished.add(name);
-    else finished.delete(name);
-    if (finished.size >= n) return;
-  }
-}
-
-const ready = (ks: KubeObject) => {
-  const status = ks['status'] as
-    { observedGeneration?: number; conditions?: { type: string; status: string }[] } | undefined;
-  return (
-    status?.observedGeneration === ks.metadata?.generation &&
-    status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true
-  );
-};
-
-/** Applies `objects` with `parallel` requests in flight. */
-async function applyAll(objects: ObjectClient, list: KubeObject[], parallel = 16): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (next < list.length) {
-        const object = list[next++] as KubeObject;
-        await objects.apply(object, { fieldManager: 'bench-scale' });
-      }
-    }),
-  );
-}
-
-async function scenario(engine: Engine, n: number, concurrent: number): Promise<Measure> {
-  return onEngine(engine, { concurrent }, async ({ client, objects, git, processes }) => {
-    let sampler: NodeJS.Timeout | undefined;
+    const names = Array.from({ length: n }, (_, i) => `app-${i}`);
+    const kustomizations = names.map((name, i) =>
+      kustomization(
+        name,
+        sourceOf(i),
+        { path: './app', postBuild: { substitute: { INDEX: name } } },
+        sharded ? { [shardLabel]: shardOf(i) } : undefined,
+      ),
+    );
+    const roots = processes.map((p) => p.pid ?? 0).filter(Boolean);
+    let peakMiB = 0;
+    const sampler = setInterval(() => {
+      void treeRssMiB(roots).then((mib) => (peakMiB = Math.max(peakMiB, mib)));
+    }, 250);
     try {
-      await git.createRepo('app', appFiles);
-      await objects.apply(
-        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
-        { fieldManager: 'bench-scale' },
-      );
-      await objects.apply(
-        {
-          apiVersion: GitRepositoryApi.apiVersion,
-          kind: GitRepositoryApi.kind,
-          metadata: { name: 'repo', namespace },
-          spec: { url: git.url('app'), interval: '60m', ref: { branch: 'main' } },
-        },
-        { fieldManager: 'bench-scale' },
-      );
-      const kustomizations = Array.from({ length: n }, (_, i) => ({
-        apiVersion: KustomizationApi.apiVersion,
-        kind: KustomizationApi.kind,
-        metadata: { name: `app-${i}`, namespace },
-        spec: {
-          interval: '60m',
-          retryInterval: '2m',
-          path: './app',
-          prune: true,
-          wait: true,
-          timeout: '5m',
-          targetNamespace: namespace,
-          sourceRef: { kind: 'GitRepository', name: 'repo' },
-          postBuild: { substitute: { INDEX: `app-${i}` } },
-        },
-      }));
-      const roots = processes.map((p) => p.pid ?? 0).filter(Boolean);
-      let peakKiB = 0;
-      sampler = setInterval(() => {
-        void processTree(roots).then(async (pids) => {
-          const total = (await Promise.all(pids.map(rssKiB))).reduce((a, b) => a + b, 0);
-          peakKiB = Math.max(peakKiB, total);
-        });
-      }, 250);
       const requestsBefore = await apiRequests(client);
-      const cpuBefore = (await Promise.all(roots.map(cpuSeconds))).reduce((a, b) => a + b, 0);
-      process.stderr.write(`${engine.name} N=${n} --concurrent=${concurrent}: applying\n`);
+      const cpuBefore = await totalCpuSeconds(roots);
+      const label = `${engine.name} N=${n} --concurrent=${concurrent}${sharded ? ` ${shards} shards` : ''}`;
+      process.stderr.write(`${label}: applying\n`);
       const start = performance.now();
       const allReady = waitForAll(client, n, ready);
-      await applyAll(objects, kustomizations);
+      await eachParallel(kustomizations, 16, (ks) => apply(objects, ks));
       await allReady;
       const readyMs = performance.now() - start;
-      process.stderr.write(
-        `${engine.name} N=${n}: all Ready in ${(readyMs / 1000).toFixed(1)}s; no-op pass\n`,
-      );
-      const requestedAt = new Date().toISOString();
-      const noopStart = performance.now();
-      const allHandled = waitForAll(
-        client,
-        n,
-        (ks) =>
-          ready(ks) &&
-          (ks['status'] as { lastHandledReconcileAt?: string } | undefined)?.lastHandledReconcileAt ===
-            requestedAt,
-      );
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 16 }, async () => {
-          while (next < n) {
-            const i = next++;
-            await objects.patch(
-              {
-                apiVersion: KustomizationApi.apiVersion,
-                kind: KustomizationApi.kind,
-                namespace,
-                name: `app-${i}`,
-              },
-              { metadata: { annotations: { [Annotation.reconcileRequestedAt]: requestedAt } } },
-              ContentType.mergePatch,
-            );
-          }
-        }),
-      );
-      await allHandled;
-      const noopMs = performance.now() - noopStart;
-      const cpuAfter = (await Promise.all(roots.map(cpuSeconds))).reduce((a, b) => a + b, 0);
-      const requestsAfter = await apiRequests(client);
+      const split = sharded
+        ? Array.from({ length: shards }, (_, i) => finishedCount(`sluice-shard${i + 1}`))
+        : undefined;
+      process.stderr.write(`${label}: all Ready in ${(readyMs / 1000).toFixed(1)}s; no-op pass\n`);
+      const noopMs = await noopPass(client, objects, names);
       return {
         engine: engine.name,
         n,
         concurrent,
+        shards,
         readyMs,
-        peakRssMiB: peakKiB / 1024,
-        cpuSeconds: cpuAfter - cpuBefore,
-        apiRequests: requestsAfter - requestsBefore,
+        peakRssMiB: peakMiB,
+        cpuSeconds: (await totalCpuSeconds(roots)) - cpuBefore,
+        apiRequests: (await apiRequests(client)) - requestsBefore,
         noopMs,
+        split,
       };
     } finally {
       clearInterval(sampler);
     }
   });
+}
+
+/** How many "Reconciliation finished" lines the controller logged as `name` has printed. */
+function finishedCount(name: string): number {
+  return (logs[name] ?? []).filter((line) => line.includes('"Reconciliation finished')).length;
+}
+
+/** One Kustomization of `count` ConfigMaps: its first apply, its no-op pass, and the floor under that pass. */
+async function large(engine: Engine, count: number): Promise<LargeMeasure> {
+  return onEngine(engine, {}, async ({ client, objects, git, kubeconfig }) => {
+    const configMap = (i: number) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\ndata:\n  index: "${i}"\n`;
+    const manifests = Array.from({ length: count }, (_, i) => configMap(i)).join('---\n');
+    await git.createRepo('large', { 'large/configmaps.yaml': manifests });
+    await apply(objects, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+    await apply(objects, gitRepository('large', git.url('large')));
+    process.stderr.write(`${engine.name}: one Kustomization of ${count} ConfigMaps: applying\n`);
+    const start = performance.now();
+    const allReady = waitForAll(client, 1, ready);
+    await apply(objects, kustomization('large', 'large', { path: './large' }));
+    await allReady;
+    const readyMs = performance.now() - start;
+    process.stderr.write(`${engine.name}: applied in ${(readyMs / 1000).toFixed(1)}s; no-op pass\n`);
+    const noopMs = await noopPass(client, objects, ['large']);
+    // The floor: the same objects as the controller applies them (its owner labels and field manager), so
+    // that the server finds nothing to change, as in the no-op pass.
+    const applied = Array.from({ length: count }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: `cm-${i}`,
+        namespace,
+        labels: { [Annotation.kustomizeName]: 'large', [Annotation.kustomizeNamespace]: namespace },
+      },
+      data: { index: String(i) },
+    }));
+    const file = path.join(await mkdtemp(path.join(tmpdir(), 'bench-large-')), 'configmaps.yaml');
+    await writeFile(file, toYaml(applied));
+    const fieldManager = FieldManager.kustomizeController;
+    let t = performance.now();
+    await run(kubectlPath(), [
+      '--kubeconfig',
+      kubeconfig,
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      `--field-manager=${fieldManager}`,
+      '-f',
+      file,
+    ]);
+    const kubectlMs = performance.now() - t;
+    t = performance.now();
+    await eachParallel(applied, 4, (object) => objects.apply(object, { fieldManager }));
+    const clientMs = performance.now() - t;
+    await rm(path.dirname(file), { recursive: true, force: true });
+    return { engine: engine.name, objects: count, readyMs, noopMs, kubectlMs, clientMs };
+  });
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+function fleetTable(measures: FleetMeasure[]): string {
+  return markdownTable(
+    [
+      'engine',
+      'N',
+      '--concurrent',
+      'controllers',
+      'time to all Ready',
+      'peak RSS (controllers + children)',
+      'CPU (with children)',
+      'API requests',
+      'no-op pass of all N',
+    ],
+    measures.map((m) => [
+      m.engine,
+      String(m.n),
+      String(m.concurrent),
+      m.shards > 1 ? `${m.shards} shards (${(m.split ?? []).join(' + ')} reconciled)` : '1',
+      s(m.readyMs),
+      `${m.peakRssMiB.toFixed(0)} MiB`,
+      `${m.cpuSeconds.toFixed(1)} s`,
+      String(m.apiRequests),
+      s(m.noopMs),
+    ]),
+  );
+}
+
+function largeTable(measures: LargeMeasure[]): string {
+  return markdownTable(
+    [
+      'engine',
+      'objects',
+      'first apply to Ready',
+      'no-op pass',
+      'floor: kubectl apply --server-side',
+      'floor: client, 4 in flight',
+      'no-op ÷ kubectl',
+      'no-op ÷ client',
+    ],
+    measures.map((m) => [
+      m.engine,
+      String(m.objects),
+      s(m.readyMs),
+      s(m.noopMs),
+      s(m.kubectlMs),
+      s(m.clientMs),
+      ratio(m.noopMs, m.kubectlMs),
+      ratio(m.noopMs, m.clientMs),
+    ]),
+  );
+}
+
+interface SoakResults {
+  n: number;
+  minutes: number;
+  driftPercent: number;
+  baselineMiB: number;
+  endMiB: number;
+}
+interface PipelineResults {
+  results: Record<string, { overheadMs: number }[]>;
+}
+
+/** Issue 14's targets, each with what this run (or the latest soak and pipeline run) measured. */
+async function targetsTable(fleetMeasures: FleetMeasure[], largeMeasures: LargeMeasure[]): Promise<string> {
+  const rows: string[][] = [];
+  const single = fleetMeasures.filter((m) => m.shards === 1);
+  const largestN = Math.max(...single.filter((m) => m.engine === 'flux').map((m) => m.n));
+  for (const c of new Set(single.map((m) => m.concurrent))) {
+    const of = (engine: string) =>
+      single.find((m) => m.engine === engine && m.n === largestN && m.concurrent === c);
+    const [ours, theirs] = [of('sluice'), of('flux')];
+    if (!ours || !theirs) continue;
+    const time = ours.readyMs / theirs.readyMs;
+    rows.push([
+      `time to all Ready, N=${largestN}, --concurrent=${c}`,
+      '≤ 0.33× Flux',
+      `${s(ours.readyMs)} vs ${s(theirs.readyMs)}: ${time.toFixed(2)}×`,
+      time <= 1 / 3 ? 'met' : 'missed',
+    ]);
+    const memory = ours.peakRssMiB / theirs.peakRssMiB;
+    rows.push([
+      `peak RSS, N=${largestN}, --concurrent=${c}`,
+      '≤ 1× Flux',
+      `${ours.peakRssMiB.toFixed(0)} vs ${theirs.peakRssMiB.toFixed(0)} MiB: ${memory.toFixed(2)}×`,
+      memory <= 1 ? 'met' : 'missed',
+    ]);
+  }
+  const oursLarge = largeMeasures.find((m) => m.engine === 'sluice');
+  if (oursLarge) {
+    const floor = oursLarge.noopMs / oursLarge.kubectlMs;
+    rows.push([
+      `no-op pass of one Kustomization with ${oursLarge.objects} objects`,
+      '≤ 1.2× a raw server-side apply',
+      `${s(oursLarge.noopMs)} vs kubectl's ${s(oursLarge.kubectlMs)}: ${floor.toFixed(2)}× (vs the client with 4 in flight, ${s(oursLarge.clientMs)}: ${ratio(oursLarge.noopMs, oursLarge.clientMs)})`,
+      floor <= 1.2 ? 'met' : 'missed',
+    ]);
+  }
+  const soak = await latestResults<SoakResults>('soak');
+  rows.push(
+    soak
+      ? [
+          `RSS drift over ${soak.data.minutes} minutes at N=${soak.data.n}, 1-minute intervals`,
+          '< 10%',
+          `${soak.data.baselineMiB.toFixed(0)} → ${soak.data.endMiB.toFixed(0)} MiB: ${soak.data.driftPercent.toFixed(1)}% (${soak.file})`,
+          Math.abs(soak.data.driftPercent) < 10 ? 'met' : 'missed',
+        ]
+      : ['RSS drift over 30 minutes', '< 10%', 'not measured yet: npm run bench:soak', '-'],
+  );
+  const pipeline = await latestResults<PipelineResults>('pipeline');
+  const overheads = (pipeline?.data.results['sluice'] ?? []).map((r) => r.overheadMs);
+  rows.push(
+    overheads.length > 0
+      ? [
+          'seed 001 controller overhead per release',
+          '< 0.3 s',
+          `median ${(median(overheads) / 1000).toFixed(2)} s (${pipeline?.file})`,
+          median(overheads) < 300 ? 'met' : 'missed',
+        ]
+      : ['seed 001 controller overhead per release', '< 0.3 s', 'not measured yet: npm run bench', '-'],
+  );
+  return markdownTable(['target', 'goal', 'measured', ''], rows);
 }
 
 async function main(): Promise<void> {
@@ -239,11 +316,14 @@ async function main(): Promise<void> {
       n: { type: 'string', default: '100,500,1000' },
       concurrent: { type: 'string', default: '4,20' },
       only: { type: 'string' },
+      large: { type: 'string', default: '1000' },
     },
   });
   const sizes = (values.n ?? '').split(',').map(Number);
   const concurrencies = (values.concurrent ?? '').split(',').map(Number);
-  const measures: Measure[] = [];
+  const largeObjects = Number(values.large);
+  const fleetMeasures: FleetMeasure[] = [];
+  const largeMeasures: LargeMeasure[] = [];
   const notes: string[] = [];
   for (const engine of [sluice, flux].filter((e) => !values.only || e.name === values.only)) {
     const missing = await engine.missing();
@@ -251,41 +331,31 @@ async function main(): Promise<void> {
       notes.push(missing);
       continue;
     }
-    for (const n of sizes) for (const c of concurrencies) measures.push(await scenario(engine, n, c));
+    for (const n of sizes) for (const c of concurrencies) fleetMeasures.push(await fleet(engine, n, c));
+    if (engine === sluice) {
+      for (const c of concurrencies) fleetMeasures.push(await fleet(engine, Math.max(...sizes), c, 2));
+    }
+    if (largeObjects > 0) largeMeasures.push(await large(engine, largeObjects));
   }
   const started = new Date().toISOString();
-  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const report = [
     `# Scale benchmark, ${started}`,
     '',
-    `N Kustomizations of flux-benchmark's shape (ServiceAccount, Service, ConfigMap, Deployment scaled to 0; wait: true), one GitRepository, each engine on its own local cluster (kube-apiserver ${kubernetesVersion()}, kwok), on this project's 2-core machine. Flux: source-controller and kustomize-controller ${await fluxBenchVersion()}.`,
+    `N Kustomizations of flux-benchmark's shape (ServiceAccount, Service, ConfigMap, Deployment scaled to 0; wait: true), one GitRepository (one per shard when sharded), each engine on its own local cluster (kube-apiserver ${kubernetesVersion()}, kwok), on this project's 2-core machine. Flux: source-controller and kustomize-controller ${await fluxBenchVersion()} (v1.10 cannot be built here: the Go module proxy refuses modules it needs; see dev/cluster/versions.sh).`,
     '',
-    markdownTable(
-      [
-        'engine',
-        'N',
-        '--concurrent',
-        'time to all Ready',
-        'peak RSS (controllers + children)',
-        'CPU (with children)',
-        'API requests',
-        'no-op pass of all N',
-      ],
-      measures.map((m) => [
-        m.engine,
-        String(m.n),
-        String(m.concurrent),
-        s(m.readyMs),
-        `${m.peakRssMiB.toFixed(0)} MiB`,
-        `${m.cpuSeconds.toFixed(1)} s`,
-        String(m.apiRequests),
-        s(m.noopMs),
-      ]),
-    ),
+    fleetTable(fleetMeasures),
+    '',
+    `One Kustomization of ${largeObjects} ConfigMaps (wait: true), and the floor under its no-op pass: the same objects, as the controller applies them, applied again server-side.`,
+    '',
+    largeTable(largeMeasures),
+    '',
+    '## Targets',
+    '',
+    await targetsTable(fleetMeasures, largeMeasures),
     '',
     ...notes,
   ].join('\n');
-  await keepResults('scale', started, report, { measures });
+  await keepResults('scale', started, report, { fleet: fleetMeasures, large: largeMeasures });
 }
 
 await main().catch((error: unknown) => {

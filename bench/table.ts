@@ -1,5 +1,5 @@
 // The benchmarks' printed tables (Markdown, so the kept results read well as they are), and keeping them.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { repoRoot } from '../dev/cluster.ts';
 
@@ -27,4 +27,15 @@ export async function keepResults(
     path.join(dir, `${name}-${stamp}.json`),
     `${JSON.stringify({ started, ...data }, null, 2)}\n`,
   );
+}
+
+/** The newest kept results of benchmark `name` (its JSON and the file's name), if any. */
+export async function latestResults<T>(name: string): Promise<{ file: string; data: T } | undefined> {
+  const dir = path.join(repoRoot, 'bench/results');
+  const files = (await readdir(dir).catch(() => []))
+    .filter((f) => f.startsWith(`${name}-`) && f.endsWith('.json'))
+    .sort();
+  const file = files.at(-1);
+  if (!file) return undefined;
+  return { file, data: JSON.parse(await readFile(path.join(dir, file), 'utf8')) as T };
 }
