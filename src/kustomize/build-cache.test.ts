@@ -52,14 +52,41 @@ describe('BuildCache.key', () => {
 });
 
 describe('BuildCache', () => {
-  it('gives each caller its own copy of the objects', () => {
+  it('gives each caller its own copy of the objects', async () => {
     const cache = new BuildCache();
     cache.set('k', [configMap('a')]);
-    const first = cache.get('k');
+    const first = await cache.get('k');
     assert.ok(first);
     (first[0] as { data: { data: string } }).data.data = 'changed';
-    assert.deepEqual(cache.get('k'), [configMap('a')]);
+    assert.deepEqual(await cache.get('k'), [configMap('a')]);
     assert.equal(cache.get('missing'), undefined);
+  });
+
+  it('lets whoever asks during a build wait for it, and keeps what it built', async () => {
+    const cache = new BuildCache();
+    let finish: (objects: ReturnType<typeof configMap>[]) => void = () => undefined;
+    let builds = 0;
+    const building = cache.build('k', () => {
+      builds++;
+      return new Promise((resolve) => (finish = resolve));
+    });
+    const waiting = cache.get('k');
+    assert.ok(waiting, 'a build in flight is found');
+    finish([configMap('a')]);
+    assert.deepEqual(await waiting, [configMap('a')]);
+    assert.deepEqual(await building, [configMap('a')]);
+    assert.deepEqual(await cache.get('k'), [configMap('a')]);
+    assert.equal(builds, 1);
+  });
+
+  it('keeps nothing of a failed build, and lets a later one run', async () => {
+    const cache = new BuildCache();
+    const failing = cache.build('k', () => Promise.reject(new Error('kustomize build failed')));
+    const waiting = cache.get('k');
+    await assert.rejects(failing, /kustomize build failed/);
+    await assert.rejects(waiting ?? Promise.resolve(), /kustomize build failed/);
+    assert.equal(cache.get('k'), undefined);
+    assert.deepEqual(await cache.build('k', () => Promise.resolve([configMap('b')])), [configMap('b')]);
   });
 
   it('keeps to its byte budget, dropping the least recently used first', () => {
@@ -68,12 +95,12 @@ describe('BuildCache', () => {
     cache.set('a', [configMap('a')]);
     cache.set('b', [configMap('b')]);
     cache.set('c', [configMap('c')]);
-    cache.get('a'); // now b is the least recently used
+    void cache.get('a'); // now b is the least recently used
     cache.set('d', [configMap('d')]);
     cache.set('e', [configMap('e')]);
     assert.equal(cache.size, 4);
     assert.equal(cache.get('b'), undefined);
-    assert.ok(cache.get('a') && cache.get('c') && cache.get('d') && cache.get('e'));
+    for (const key of ['a', 'c', 'd', 'e']) assert.ok(cache.get(key), key);
   });
 
   it('does not keep a build larger than a quarter of its budget', () => {

@@ -1,7 +1,8 @@
 // kustomize's output by what determines it: the artifact (by digest), the path in it, and the spec's overlay
 // fields. Kustomizations that build the same directory, and every later pass over an unchanged revision, then
-// run kustomize once. Kept as JSON text (a fraction of the parsed objects' memory, and quick to parse), up to
-// a byte budget, the least recently used dropped first.
+// run kustomize once, even when they start together (they wait for the build in flight). Kept as JSON text (a
+// fraction of the parsed objects' memory, and quick to parse), up to a byte budget, the least recently used
+// dropped first.
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../kube/client.ts';
 import type { KustomizationSpec } from '../api/kustomization.ts';
@@ -14,6 +15,7 @@ export class BuildCache {
   /** Map order is use order: the first entry is the least recently used. */
   private readonly entries = new Map<string, string>();
   private bytes = 0;
+  private readonly inFlight = new Map<string, Promise<KubeObject[]>>();
 
   constructor(maxBytes = defaultMaxBytes) {
     this.maxBytes = maxBytes;
@@ -27,13 +29,28 @@ export class BuildCache {
       .digest('hex');
   }
 
-  /** A fresh copy of the objects built for `key`, if kept. */
-  get(key: string): KubeObject[] | undefined {
+  /** A fresh copy of the objects built for `key`, if kept or being built; undefined when neither. */
+  get(key: string): Promise<KubeObject[]> | undefined {
     const text = this.entries.get(key);
-    if (text === undefined) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, text);
-    return JSON.parse(text) as KubeObject[];
+    if (text !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, text);
+      return Promise.resolve(JSON.parse(text) as KubeObject[]);
+    }
+    return this.inFlight.get(key)?.then((objects) => structuredClone(objects));
+  }
+
+  /** Runs `build` for `key`, so that whoever asks for `key` meanwhile waits for it, and keeps what it built. */
+  async build(key: string, build: () => Promise<KubeObject[]>): Promise<KubeObject[]> {
+    const running = build();
+    this.inFlight.set(key, running);
+    try {
+      const objects = await running;
+      this.set(key, objects);
+      return objects;
+    } finally {
+      if (this.inFlight.get(key) === running) this.inFlight.delete(key);
+    }
   }
 
   set(key: string, objects: readonly KubeObject[]): void {

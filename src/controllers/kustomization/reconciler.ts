@@ -250,7 +250,7 @@ export function kustomizationReconciler(
     };
     const files = new ArtifactFiles(options.store, artifact);
     try {
-      // Built before (same artifact, path and overlay): neither the files nor kustomize are needed.
+      // Built before, or being built (same artifact, path and overlay): neither files nor kustomize are needed.
       const cacheKey = options.noRemoteBases === false ? undefined : BuildCache.key(artifact.digest, ks.spec);
       const cached = cacheKey ? buildCache.get(cacheKey) : undefined;
       if (!cached) await files.dir(ks.spec.path);
@@ -258,7 +258,9 @@ export function kustomizationReconciler(
       phase('Building manifests');
       lap('fetch');
 
-      await build(pass, cached ?? (await kustomize(pass, files, cacheKey)));
+      // A build in flight that fails (another pass's cancellation, say) is no reason for this one to: build again.
+      const kustomized = cached?.catch(() => kustomize(pass, files)) ?? kustomize(pass, files, cacheKey);
+      await build(pass, await kustomized);
       phase('Detecting drift');
       lap('build');
 
@@ -310,12 +312,11 @@ export function kustomizationReconciler(
   async function kustomize(
     pass: KustomizationPass,
     files: ArtifactFiles,
-    cacheKey: string | undefined,
+    cacheKey?: string,
   ): Promise<KubeObject[]> {
-    const dir = await files.dir(pass.ks.spec.path);
-    const kustomized = await kustomizeManifests(pass.ks, await files.root(), dir, buildOptions(pass));
-    if (cacheKey) buildCache.set(cacheKey, kustomized);
-    return kustomized;
+    const run = async () =>
+      kustomizeManifests(pass.ks, await files.root(), await files.dir(pass.ks.spec.path), buildOptions(pass));
+    return cacheKey ? buildCache.build(cacheKey, run) : run();
   }
 
   /** Substitutes variables into what kustomize built, and prepares the objects to apply. */
