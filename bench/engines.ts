@@ -12,6 +12,7 @@ import { KubeClient } from '../src/kube/client.ts';
 import { ObjectClient } from '../src/kube/objects.ts';
 import { GitServer } from '../dev/git-server.ts';
 import { installCrds } from '../src/install/install.ts';
+import { controllerNodeOptions } from '../src/install/manifests.ts';
 import { kubectlPath, ownClusters, repoRoot, type LocalCluster } from '../dev/cluster.ts';
 import { fluxBenchVersion, fluxControllerDir, type FluxController } from '../dev/flux.ts';
 
@@ -63,14 +64,21 @@ export const sluice: Engine = {
       '--health-addr=0',
       '--storage-addr=0',
     ];
-    if (!options.shards) return [spawnLogged('sluice', process.execPath, args)];
+    // With Node's flags as the installed Deployment sets them.
+    const env = { ...process.env, NODE_OPTIONS: controllerNodeOptions };
+    if (!options.shards) return [spawnLogged('sluice', process.execPath, args, env)];
     return Array.from({ length: options.shards }, (_, i) =>
-      spawnLogged(`sluice-shard${i + 1}`, process.execPath, [
-        ...args,
-        `--watch-label-selector=${shardLabel}=shard${i + 1}`,
-        '--enable-leader-election',
-        '--leader-election-namespace=default',
-      ]),
+      spawnLogged(
+        `sluice-shard${i + 1}`,
+        process.execPath,
+        [
+          ...args,
+          `--watch-label-selector=${shardLabel}=shard${i + 1}`,
+          '--enable-leader-election',
+          '--leader-election-namespace=default',
+        ],
+        env,
+      ),
     );
   },
 };
@@ -165,9 +173,17 @@ function spawnLogged(
   const lines: string[] = (logs[name] = []);
   // A binary that cannot start is reported with the logs, not as an uncaught error that skips the clean-up.
   child.once('error', (error) => lines.push(`${name} did not start: ${error.message}`));
-  const keep = (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean).slice(-200));
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  // Whole lines only: a chunk may end in the middle of one.
+  const keeper = () => {
+    let partial = '';
+    return (chunk: Buffer) => {
+      const parts = (partial + chunk.toString()).split('\n');
+      partial = parts.pop() ?? '';
+      lines.push(...parts.filter(Boolean));
+    };
+  };
+  child.stdout?.on('data', keeper());
+  child.stderr?.on('data', keeper());
   return child;
 }
 

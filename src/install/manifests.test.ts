@@ -115,6 +115,7 @@ describe('install manifests', () => {
     ]);
     assert.deepEqual(container.env, [
       { name: 'RUNTIME_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'NODE_OPTIONS', value: '--max-semi-space-size=8' },
     ]);
     assert.deepEqual(
       container.ports.map((p) => [p.name, p.containerPort]),
