@@ -14,7 +14,7 @@ import { Annotation, collectionPath } from '../api/meta.ts';
 import { GitRepositoryApi, type GitRepository } from '../api/gitrepository.ts';
 import { KustomizationApi, type Kustomization } from '../api/kustomization.ts';
 import {
-  dependentsOf,
+  DependentsIndex,
   judgesByExpression,
   sortByDependencies,
   wakesDependent,
@@ -131,18 +131,29 @@ export class Manager {
         else if (after && before?.lastUpdateTime !== after.lastUpdateTime) this.enqueueUsersOf(current, true);
       },
     });
+    const dependents = new DependentsIndex();
     this.context.kustomizations.on({
-      added: enqueue(kustomization),
+      added: (ks) => {
+        dependents.set(ks);
+        enqueue(kustomization)(ks);
+      },
       updated: (previous, current) => {
+        dependents.set(current);
         if (needsReconcile(previous, current)) enqueue(kustomization)(current);
         // Event-driven dependsOn: a dependent looks again the moment its dependency is ready for it, not 30s
         // later, and not on every status write of the dependency.
-        for (const dependent of dependentsOf(current, this.context.kustomizations.list())) {
-          if (wakesDependent(previous, current, dependent, judgesByExpression(dependent, current))) {
+        for (const key of dependents.of(current)) {
+          const slash = key.indexOf('/');
+          const dependent = this.context.kustomizations.get(key.slice(0, slash), key.slice(slash + 1));
+          if (
+            dependent &&
+            wakesDependent(previous, current, dependent, judgesByExpression(dependent, current))
+          ) {
             enqueue(kustomization)(dependent);
           }
         }
       },
+      deleted: (ks) => dependents.delete(ks),
     });
   }
 

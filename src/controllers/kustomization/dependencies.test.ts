@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  dependentsOf,
+  DependentsIndex,
   findDependencyCycle,
   judgesByExpression,
   pipelineOf,
@@ -70,13 +70,19 @@ describe('dependency graph', () => {
     );
   });
 
-  it('lists the dependents of a Kustomization', () => {
+  it('indexes the dependents of a Kustomization as they are added, changed and deleted', () => {
+    const index = new DependentsIndex();
     const pre = ks('pre');
-    const all = [pre, ks('deploy', ['pre']), ks('post', ['deploy']), ks('audit', ['pre', 'deploy'])];
-    assert.deepEqual(
-      dependentsOf(pre, all).map((k) => k.metadata.name),
-      ['deploy', 'audit'],
-    );
+    for (const k of [pre, ks('deploy', ['pre']), ks('post', ['deploy']), ks('audit', ['pre', 'deploy'])])
+      index.set(k);
+    index.set(ks('elsewhere', ['apps/pre'], 'other'));
+    assert.deepEqual(index.of(pre), ['apps/deploy', 'apps/audit', 'other/elsewhere']);
+    index.set(ks('audit', ['deploy']));
+    assert.deepEqual(index.of(pre), ['apps/deploy', 'other/elsewhere']);
+    assert.deepEqual(index.of(ks('deploy')), ['apps/post', 'apps/audit']);
+    index.delete(ks('deploy', ['pre']));
+    index.delete(ks('elsewhere', [], 'other'));
+    assert.deepEqual(index.of(pre), []);
   });
 
   it("gives a Kustomization's pipeline: what it depends on, transitively, in order, then itself", () => {

@@ -107,10 +107,40 @@ export function sortByDependencies(list: Kustomization[]): Kustomization[] {
   return sorted;
 }
 
-/** The Kustomizations that list `ks` in their dependsOn. */
-export function dependentsOf(ks: Kustomization, all: Kustomization[]): Kustomization[] {
-  const key = keyOf(ks);
-  return all.filter((other) => dependencyKeys(other).includes(key));
+/**
+ * Who lists whom in dependsOn, kept up to date from the informer's events, so that a status change finds its
+ * dependents without going through every Kustomization (a scan per event is quadratic in their number).
+ */
+export class DependentsIndex {
+  private readonly dependents = new Map<string, Set<string>>();
+  private readonly dependencies = new Map<string, string[]>();
+
+  set(ks: Kustomization): void {
+    this.delete(ks);
+    const key = keyOf(ks);
+    const dependencies = dependencyKeys(ks);
+    this.dependencies.set(key, dependencies);
+    for (const dependency of dependencies) {
+      const set = this.dependents.get(dependency) ?? new Set<string>();
+      set.add(key);
+      this.dependents.set(dependency, set);
+    }
+  }
+
+  delete(ks: Kustomization): void {
+    const key = keyOf(ks);
+    for (const dependency of this.dependencies.get(key) ?? []) {
+      const set = this.dependents.get(dependency);
+      set?.delete(key);
+      if (set?.size === 0) this.dependents.delete(dependency);
+    }
+    this.dependencies.delete(key);
+  }
+
+  /** The "namespace/name" of each Kustomization that lists `ks` in its dependsOn. */
+  of(ks: Kustomization): string[] {
+    return [...(this.dependents.get(keyOf(ks)) ?? [])];
+  }
 }
 
 /** A Kustomization's pipeline: everything it depends on, transitively, then itself, each after its dependencies. */
