@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { ContentType } from '../src/kube/client.ts';
 import { fluxBenchVersion } from '../dev/flux.ts';
 import { kubernetesVersion } from '../dev/cluster.ts';
-import { applyPipeline, release, seedFiles, waitForPipeline } from '../dev/seed.ts';
+import { applyPipeline, release, seedFiles, stages, waitForPipeline } from '../dev/seed.ts';
 import { recordTimeline, firstAt, type Timeline } from '../dev/timeline.ts';
 import { errorMessage } from '../src/errors.ts';
 import { flux, logs, onEngine, sluice, type Engine } from './engines.ts';
@@ -26,6 +26,73 @@ interface Release {
   rolloutMs: number;
   postDeployMs: number;
   overheadMs: number;
+  /** sluice: where each stage's share of the overhead went, from its debug log. */
+  stages?: StageOverhead[];
+  /** When the new revision's artifact was seen (epoch ms). */
+  fetchedAt: number;
+}
+
+/** One stage's overhead in a release, in ms. */
+interface StageOverhead {
+  stage: string;
+  /** From the source's new artifact (first stage) or the dependency's end to this stage's pass starting. */
+  hop: number;
+  fetch: number;
+  build: number;
+  dryRun: number;
+  write: number;
+  /** The rest of apply (Job bookkeeping) and of prune (inventory, ledger). */
+  other: number;
+  /** The health wait beyond the stage's workload (the Job's run, the rollout): setting it up and noticing the end. */
+  healthWait: number;
+  /** From the health wait's end to "Reconciliation finished": the status write and events. */
+  finish: number;
+}
+
+interface LogEntry {
+  msg?: string;
+  ts?: string;
+  revision?: string;
+  name?: string;
+  startedAt?: string;
+  phasesMs?: Record<string, number>;
+}
+
+/** sluice's overhead per stage of the release of `revision`, from its debug log lines. */
+function breakdown(lines: string[], revision: string, release: Release): StageOverhead[] {
+  const entries = lines.map((line) => JSON.parse(line.startsWith('{') ? line : '{}') as LogEntry);
+  const workload: Record<string, number> = {
+    'app-pre-deploy': release.migrationMs,
+    'app-deploy': release.rolloutMs,
+    'app-post-deploy': release.postDeployMs,
+  };
+  let previousEnd = release.fetchedAt;
+  return stages.map(({ kustomization }) => {
+    const ofStage = (msg: string) =>
+      entries
+        .filter((e) => e.name === kustomization && e.revision === revision && e.msg?.startsWith(msg))
+        .at(-1);
+    const pass = ofStage('reconcile phases');
+    const finished = ofStage('Reconciliation finished');
+    const phases = pass?.phasesMs ?? {};
+    const ms = (key: string) => phases[key] ?? 0;
+    const start = Date.parse(pass?.startedAt ?? '');
+    const end = Date.parse(finished?.ts ?? '');
+    const phasesEnd = start + ms('fetch') + ms('build') + ms('apply') + ms('prune') + ms('health');
+    const stage: StageOverhead = {
+      stage: kustomization,
+      hop: start - previousEnd,
+      fetch: ms('fetch'),
+      build: ms('build'),
+      dryRun: ms('dryRun'),
+      write: ms('write'),
+      other: ms('apply') - ms('dryRun') - ms('write') + ms('prune'),
+      healthWait: ms('health') - (workload[kustomization] ?? 0),
+      finish: end - phasesEnd,
+    };
+    previousEnd = end;
+    return stage;
+  });
 }
 
 async function scenario(engine: Engine, releases: number): Promise<Release[]> {
@@ -60,18 +127,9 @@ async function scenario(engine: Engine, releases: number): Promise<Release[]> {
       );
       await waitForPipeline(objects, namespace, { revision }, AbortSignal.timeout(waitTimeoutMs));
       const measured = measure(timeline, revision, tag);
+      if (engine === sluice) measured.stages = breakdown(logs[engine.name] ?? [], revision, measured);
       results.push(measured);
-      for (const line of logs[engine.name] ?? []) {
-        const entry = JSON.parse(line.startsWith('{') ? line : '{}') as {
-          msg?: string;
-          revision?: string;
-          name?: string;
-          phasesMs?: object;
-        };
-        if (entry.msg === 'reconcile phases' && entry.revision === revision) {
-          process.stderr.write(`  ${entry.name}: ${JSON.stringify(entry.phasesMs)}\n`);
-        }
-      }
+      for (const stage of measured.stages ?? []) process.stderr.write(`  ${JSON.stringify(stage)}\n`);
       process.stderr.write(
         `${engine.name}: release ${tag}: overhead ${seconds(measured.overheadMs)} of ${seconds(measured.totalMs)}\n`,
       );
@@ -111,6 +169,7 @@ function measure(timeline: Timeline, revision: string, tag: string): Release {
     (x) => after(x) && x.kind === 'Deployment' && x.image === image && x.available,
   );
   const totalMs = post.end - fetched;
+  const fetchedAt = performance.timeOrigin + fetched;
   const migrationMs = migration.end - migration.start;
   const rolloutMs = rolloutEnd - rolloutStart;
   const postDeployMs = post.end - post.start;
@@ -120,6 +179,7 @@ function measure(timeline: Timeline, revision: string, tag: string): Release {
     rolloutMs,
     postDeployMs,
     overheadMs: totalMs - migrationMs - rolloutMs - postDeployMs,
+    fetchedAt,
   };
 }
 
@@ -145,6 +205,31 @@ function table(results: Record<string, Release[]>): string {
   ]);
   return markdownTable(header, rows.slice(1));
 }
+/** Where sluice's overhead went: each stage's parts, the median over the releases. */
+function breakdownTable(releases: Release[]): string {
+  const columns: [keyof StageOverhead, string][] = [
+    ['hop', 'hop to the stage'],
+    ['fetch', 'fetch'],
+    ['build', 'build'],
+    ['dryRun', 'dry-run'],
+    ['write', 'apply'],
+    ['other', 'Job ledger, prune'],
+    ['healthWait', 'health wait beyond the workload'],
+    ['finish', 'status and events'],
+  ];
+  const rows = stages.map(({ kustomization }) => {
+    const of = (key: keyof StageOverhead) =>
+      median(releases.map((r) => Number(r.stages?.find((st) => st.stage === kustomization)?.[key] ?? NaN)));
+    const parts = columns.map(([key]) => of(key));
+    return [
+      kustomization,
+      ...parts.map((ms) => `${Math.round(ms)} ms`),
+      `${Math.round(parts.reduce((a, b) => a + b, 0))} ms`,
+    ];
+  });
+  return markdownTable(['stage', ...columns.map(([, title]) => title), 'sum'], rows);
+}
+
 const workload = (r: Release | undefined) => (r ? r.migrationMs + r.rolloutMs + r.postDeployMs : undefined);
 const fmt = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? '-' : seconds(ms));
 
@@ -173,6 +258,14 @@ async function main(): Promise<void> {
     '',
     table(results),
     '',
+    ...(results['sluice']?.length
+      ? [
+          "Where sluice's overhead goes, per stage (median over the releases, from the controller's debug log): the hop from the source's new artifact or the dependency's end to the stage's pass, its phases, the health wait beyond what the workload itself took, and the status write and events at the end.",
+          '',
+          breakdownTable(results['sluice']),
+          '',
+        ]
+      : []),
     ...notes,
   ].join('\n');
   await keepResults('pipeline', started, report, { releases, results });

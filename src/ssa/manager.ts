@@ -39,6 +39,13 @@ export interface ApplyAllOptions {
   /** Leaves an object alone (action "skipped") beyond the annotations that do so, given its live state. */
   skip?: (desired: KubeObject, existing: KubeObject | undefined) => boolean;
   signal: AbortSignal;
+  /** Adds the milliseconds spent validating (reads and dry-runs) and writing, for the phase timings. */
+  timings?: ApplyTimings;
+}
+
+export interface ApplyTimings {
+  dryRunMs: number;
+  writeMs: number;
 }
 
 /** A stage failed; `changeSet` lists what earlier stages (and this one, before the failure) changed. */
@@ -89,9 +96,14 @@ export class ResourceManager {
 
   async applyAllStaged(objects: KubeObject[], options: ApplyAllOptions): Promise<ChangeSetEntry[]> {
     const changeSet: ChangeSetEntry[] = [];
+    const timings = options.timings ?? { dryRunMs: 0, writeMs: 0 };
     for (const stage of applyStages(objects, options.customStageKinds)) {
+      let lap = Date.now();
       const plans = await this.validateStage(stage, options, changeSet);
+      timings.dryRunMs += Date.now() - lap;
+      lap = Date.now();
       for (const plan of plans) changeSet.push(await this.execute(plan, options, changeSet));
+      timings.writeMs += Date.now() - lap;
       if (stage.waitForReady) {
         await this.waitForDefinitions(plans, options, changeSet);
       }

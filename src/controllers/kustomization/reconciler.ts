@@ -18,7 +18,7 @@ import type { EventRecorder } from '../../runtime/events.ts';
 import { deleteCondition, getCondition, setCondition } from '../../runtime/conditions.ts';
 import type { ArtifactStore } from '../../source/artifact.ts';
 import { entryForRef, parseObjectId, staleEntries } from '../../inventory/inventory.ts';
-import { ApplyError, PruneError } from '../../ssa/manager.ts';
+import { ApplyError, PruneError, type ApplyTimings } from '../../ssa/manager.ts';
 import { waitForHealth, type HealthOutcome } from '../../ssa/wait.ts';
 import { ObjectClient, describeRef, refOf, type ObjectRef } from '../../kube/objects.ts';
 import { CelExpressionError, healthCheckReader, readyExprEvaluator } from '../../cel/expressions.ts';
@@ -241,7 +241,8 @@ export function kustomizationReconciler(
     pass.setReady('Unknown', 'Progressing', 'Reconciliation in progress');
     phase('Fetching manifests');
 
-    // Milliseconds per phase, logged at debug level: where a reconcile spends its time.
+    // Milliseconds per phase (apply also split into its dry-runs and writes), logged at debug level: where a
+    // reconcile spends its time.
     const phases: Record<string, number> = {};
     let lapStart = Date.now();
     const lap = (name: string) => {
@@ -266,9 +267,12 @@ export function kustomizationReconciler(
 
       await prepareJobs(pass);
       const started = Date.now();
-      await apply(pass);
+      const applyTimings = { dryRunMs: 0, writeMs: 0 };
+      await apply(pass, applyTimings);
       rerunApplied(pass);
       lap('apply');
+      phases.dryRun = applyTimings.dryRunMs;
+      phases.write = applyTimings.writeMs;
       const previous = status.inventory?.entries ?? [];
       status.inventory = { entries: revision.changeSet.map((c) => entryForRef(c.ref)) };
       const logLines = logLinesFor(pass, options.failedJobLogLines ?? 0);
@@ -295,7 +299,10 @@ export function kustomizationReconciler(
       throw error;
     } finally {
       await files.remove();
-      pass.request.log.debug({ revision: artifact.revision, phasesMs: phases }, 'reconcile phases');
+      pass.request.log.debug(
+        { revision: artifact.revision, startedAt: new Date(pass.started).toISOString(), phasesMs: phases },
+        'reconcile phases',
+      );
     }
   }
 
@@ -327,7 +334,7 @@ export function kustomizationReconciler(
   }
 
   /** The staged server-side apply of everything built; a failed stage applies nothing of itself. */
-  async function apply(pass: KustomizationPass): Promise<void> {
+  async function apply(pass: KustomizationPass, timings: ApplyTimings): Promise<void> {
     const revision = pass.current;
     try {
       const alreadyRan: string[] = [];
@@ -344,6 +351,7 @@ export function kustomizationReconciler(
           return skip;
         },
         signal: revision.signal,
+        timings,
       });
       if (alreadyRan.length > 0) {
         pass.request.log.info(
