@@ -64,8 +64,9 @@ export const sluice: Engine = {
       '--health-addr=0',
       '--storage-addr=0',
     ];
-    // With Node's flags as the installed Deployment sets them.
-    const env = { ...process.env, NODE_OPTIONS: controllerNodeOptions };
+    // With Node's flags as the installed Deployment sets them (after any of the caller's, say --cpu-prof).
+    const nodeOptions = [process.env.NODE_OPTIONS, controllerNodeOptions].filter(Boolean).join(' ');
+    const env = { ...process.env, NODE_OPTIONS: nodeOptions };
     if (!options.shards) return [spawnLogged('sluice', process.execPath, args, env)];
     return Array.from({ length: options.shards }, (_, i) =>
       spawnLogged(
