@@ -118,6 +118,9 @@ export class Informer<T extends KubeObjectHeader = KubeObjectHeader> {
       for (const h of this.handlers) h.deleted?.(previous ?? object);
       return;
     }
+    // Often the largest part of an object, and nothing that reads the cache uses it (as controller-runtime's
+    // TransformStripManagedFields, which Flux's controllers use).
+    if (object.metadata) delete object.metadata['managedFields'];
     this.cache.set(key, object);
     if (!previous) for (const h of this.handlers) h.added?.(object);
     else if (previous.metadata?.resourceVersion !== object.metadata?.resourceVersion) {
