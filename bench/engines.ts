@@ -3,6 +3,7 @@
 // proxy by dev/flux/build-controllers.sh, at versions.sh's FLUX_BENCH_CONTROLLERS_VERSION). Also what every benchmark needs around them: their processes, their
 // last log lines, and stopping everything on Ctrl-C.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { promisify } from 'node:util';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -147,8 +148,30 @@ export const flux: Engine = {
   },
 };
 
-/** The last lines each controller printed, by name, for a failure report. */
+/** The lines each controller printed, by name, for a failure report and the benchmarks' breakdowns. */
 export const logs: Record<string, string[]> = {};
+const newLines = new EventEmitter<{ line: [name: string, line: string] }>();
+
+/** Resolves once the controller logged as `name` has printed a line `matches` accepts. */
+export function logged(name: string, matches: (line: string) => boolean, signal: AbortSignal): Promise<void> {
+  if ((logs[name] ?? []).some(matches)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onLine = (from: string, line: string) => {
+      if (from !== name || !matches(line)) return;
+      newLines.off('line', onLine);
+      resolve();
+    };
+    newLines.on('line', onLine);
+    signal.addEventListener(
+      'abort',
+      () => {
+        newLines.off('line', onLine);
+        reject(new Error(`${name} did not log the line waited for: ${String(signal.reason)}`));
+      },
+      { once: true },
+    );
+  });
+}
 const running = new Set<ChildProcess>();
 const clustersUp = new Set<Engine>();
 
@@ -180,7 +203,10 @@ function spawnLogged(
     return (chunk: Buffer) => {
       const parts = (partial + chunk.toString()).split('\n');
       partial = parts.pop() ?? '';
-      lines.push(...parts.filter(Boolean));
+      for (const line of parts.filter(Boolean)) {
+        lines.push(line);
+        newLines.emit('line', name, line);
+      }
     };
   };
   child.stdout?.on('data', keeper());

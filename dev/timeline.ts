@@ -15,6 +15,11 @@ export interface Moment {
   complete: boolean;
   failed: boolean;
   available: boolean;
+  /**
+   * The Deployment's controller reports its rollout complete: the current generation observed, every replica
+   * updated and available, and Progressing with reason NewReplicaSetAvailable (what a health check waits for).
+   */
+  rolledOut: boolean;
   created: boolean;
   /** The watch's DELETED event: the object is gone. */
   deleted: boolean;
@@ -40,7 +45,14 @@ function momentOf(kind: Moment['kind'], o: KubeObject, type: 'ADDED' | 'MODIFIED
     replicas?: number;
     template?: { spec?: { containers?: { image: string }[] } };
   };
-  const status = (o['status'] ?? {}) as { updatedReplicas?: number; artifact?: { revision?: string } };
+  const status = (o['status'] ?? {}) as {
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    replicas?: number;
+    observedGeneration?: number;
+    artifact?: { revision?: string };
+  };
+  const progressing = condition(o, 'Progressing');
   return {
     at: performance.now(),
     kind,
@@ -50,6 +62,13 @@ function momentOf(kind: Moment['kind'], o: KubeObject, type: 'ADDED' | 'MODIFIED
     complete: condition(o, 'Complete')?.status === 'True',
     failed: condition(o, 'Failed')?.status === 'True',
     available: condition(o, 'Available')?.status === 'True' && status.updatedReplicas === spec.replicas,
+    rolledOut:
+      status.observedGeneration === o.metadata?.generation &&
+      progressing?.status === 'True' &&
+      String(progressing.reason) === 'NewReplicaSetAvailable' &&
+      (status.updatedReplicas ?? 0) === (spec.replicas ?? 1) &&
+      (status.availableReplicas ?? 0) === (spec.replicas ?? 1) &&
+      (status.replicas ?? 0) === (spec.replicas ?? 1),
     created: type === 'ADDED',
     deleted: type === 'DELETED',
     revision: status.artifact?.revision ?? '',
