@@ -14,6 +14,7 @@ import { FieldManager } from '../api/meta.ts';
 import { buildFromFlags, maskSecrets, withLocalBuildOptions, type LocalBuildFlags } from './build.ts';
 import { loadClient } from './flags.ts';
 import type { LocalBuild } from '../controllers/kustomization/local-build.ts';
+import { ownerLabels } from '../controllers/kustomization/manifests.ts';
 import type { StatusLog } from '../runtime/logger.ts';
 import { explainForUser } from '../kube/errors.ts';
 import { statusLog } from './status-log.ts';
@@ -54,6 +55,7 @@ async function diffBuild(
       return skip;
     },
     signal,
+    ownerLabels: ownerLabels(live),
   });
   const result: DiffResult = { changed: false, failed: false };
   for (const plan of plans) {

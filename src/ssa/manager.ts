@@ -41,6 +41,11 @@ export interface ApplyAllOptions {
   signal: AbortSignal;
   /** Adds the milliseconds spent validating (reads and dry-runs) and writing, for the phase timings. */
   timings?: ApplyTimings;
+  /**
+   * The labels every object of the set carries (a Kustomization's owner labels). With many objects of one kind
+   * in one namespace, their live state is then read with one list by these labels instead of a get each.
+   */
+  ownerLabels?: Record<string, string>;
 }
 
 export interface ApplyTimings {
@@ -86,6 +91,13 @@ export interface Plan {
 export type PlanResult = Plan | { object: KubeObject; error: string };
 
 const DRY_RUN_CONCURRENCY = 4;
+/** From this many objects of one kind in one namespace, their live state is read with one list. */
+const LIST_FROM = 16;
+
+/** The live objects of a stage found by listing, by "apiVersion/kind/namespace/name". */
+type LiveObjects = Map<string, KubeObject>;
+
+const liveKey = (ref: ObjectRef) => `${ref.apiVersion}/${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
 
 export class ResourceManager {
   private readonly objects: ObjectClient;
@@ -146,13 +158,50 @@ export class ResourceManager {
    */
   async dryRunAll(objects: KubeObject[], options: ApplyAllOptions): Promise<PlanResult[]> {
     const ordered = applyStages(objects, options.customStageKinds).flatMap((s) => s.objects);
+    const live = await this.listLive(ordered, options);
     return mapLimit(ordered, DRY_RUN_CONCURRENCY, async (object) => {
       try {
-        return await this.planObject(object, options);
+        return await this.planObject(object, options, live);
       } catch (error) {
         return { object, error: dryRunFailure(refOf(object), error) };
       }
     });
+  }
+
+  /**
+   * The live state of objects that come many of a kind to a namespace, read with one list by the owner labels.
+   * What the list does not hold (not labelled yet, or absent) is read one by one as before; a list that fails
+   * only means the same.
+   */
+  private async listLive(objects: KubeObject[], options: ApplyAllOptions): Promise<LiveObjects> {
+    const live: LiveObjects = new Map();
+    const labels = Object.entries(options.ownerLabels ?? {});
+    if (labels.length === 0) return live;
+    const groups = new Map<string, ObjectRef>();
+    const counts = new Map<string, number>();
+    for (const object of objects) {
+      const ref = refOf(object);
+      const group = `${ref.apiVersion}/${ref.kind}/${ref.namespace ?? ''}`;
+      groups.set(group, ref);
+      counts.set(group, (counts.get(group) ?? 0) + 1);
+    }
+    const labelSelector = labels.map(([key, value]) => `${key}=${value}`).join(',');
+    for (const [group, ref] of groups) {
+      if ((counts.get(group) ?? 0) < LIST_FROM) continue;
+      try {
+        const list = await this.objects.client.list(await this.objects.collectionPath(ref), {
+          labelSelector,
+        });
+        for (const item of list.items) {
+          // A list's items leave out their kind and version, which a drift check compares.
+          const object: KubeObject = { apiVersion: ref.apiVersion, kind: ref.kind, ...item };
+          live.set(liveKey(refOf(object)), object);
+        }
+      } catch {
+        // Read one by one instead: planObject reports what is wrong with the kind, object by object.
+      }
+    }
+    return live;
   }
 
   /** Dry-runs every object of the stage; any failure fails the stage before anything is written. */
@@ -161,12 +210,13 @@ export class ResourceManager {
     options: ApplyAllOptions,
     done: ChangeSetEntry[],
   ): Promise<Plan[]> {
+    const live = await this.listLive(stage.objects, options);
     const results = await mapLimit(
       stage.objects,
       DRY_RUN_CONCURRENCY,
       async (object): Promise<PlanResult> => {
         try {
-          return await this.planObject(object, options);
+          return await this.planObject(object, options, live);
         } catch (error) {
           return { object, error: dryRunFailure(refOf(object), error) };
         }
@@ -178,8 +228,9 @@ export class ResourceManager {
   }
 
   /** What applying one object would do: skip, create, change, leave, or recreate (force, validated first). */
-  private async planObject(object: KubeObject, options: ApplyAllOptions): Promise<Plan> {
-    const existing = await this.objects.get(refOf(object));
+  private async planObject(object: KubeObject, options: ApplyAllOptions, live: LiveObjects): Promise<Plan> {
+    const ref = refOf(object);
+    const existing = live.get(liveKey(ref)) ?? (await this.objects.get(ref));
     if (skipApply(object, existing) || options.skip?.(object, existing)) {
       return { object, action: 'skipped', recreate: false, existing };
     }

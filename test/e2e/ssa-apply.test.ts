@@ -85,6 +85,33 @@ describe('ResourceManager (staged server-side apply)', () => {
     assert.ok(managers.includes('kustomize-controller/Apply'), managers.join(','));
   });
 
+  it('with many objects of a kind, reads them with one list and still reports created, adopted, drifted and unchanged', async () => {
+    const ns = ctx.namespace;
+    const objects = new ObjectClient(ctx.client);
+    // Already there without the owner labels, so the list by them misses it: read on its own, and adopted.
+    await objects.apply(
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'many-7', namespace: ns }, data: { i: '7' } },
+      { fieldManager: 'someone-else' },
+    );
+    const set = Array.from({ length: 20 }, (_, i) => configMap(ns, `many-${i}`, { i: String(i) }));
+    const listed = { ...opts(), ownerLabels: owner };
+    const first = actions(await manager().applyAllStaged(set, listed));
+    assert.equal(first[`ConfigMap/${ns}/many-7`], 'configured');
+    assert.equal(Object.values(first).filter((a) => a === 'created').length, 19);
+    const second = actions(await manager().applyAllStaged(set, listed));
+    assert.deepEqual(new Set(Object.values(second)), new Set(['unchanged']));
+    set[3] = configMap(ns, 'many-3', { i: 'three' });
+    await objects.patch(
+      { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'many-12' },
+      { data: { i: 'edited by hand' } },
+      'application/merge-patch+json',
+    );
+    const third = actions(await manager().applyAllStaged(set, listed));
+    assert.equal(third[`ConfigMap/${ns}/many-3`], 'configured');
+    assert.equal(third[`ConfigMap/${ns}/many-12`], 'configured');
+    assert.equal(Object.values(third).filter((a) => a === 'unchanged').length, 18);
+  });
+
   it('applies nothing of a stage when one object is invalid', async () => {
     const ns = ctx.namespace;
     const set = [configMap(ns, 'fine', { a: '1' }), configMap(ns, 'broken', { 'not a valid key!': 'x' })];

@@ -252,7 +252,8 @@ export function kustomizationReconciler(
     const files = new ArtifactFiles(options.store, artifact);
     try {
       // Built before, or being built (same artifact, path and overlay): neither files nor kustomize are needed.
-      const cacheKey = options.noRemoteBases === false ? undefined : BuildCache.key(artifact.digest, ks.spec);
+      const cacheable = artifact.digest && options.noRemoteBases !== false;
+      const cacheKey = cacheable ? BuildCache.key(artifact.digest, ks.spec) : undefined;
       const cached = cacheKey ? buildCache.get(cacheKey) : undefined;
       if (!cached) await files.dir(ks.spec.path);
       status.lastAttemptedRevision = artifact.revision;
@@ -352,6 +353,7 @@ export function kustomizationReconciler(
         },
         signal: revision.signal,
         timings,
+        ownerLabels: ownerLabels(pass.ks),
       });
       if (alreadyRan.length > 0) {
         pass.request.log.info(
