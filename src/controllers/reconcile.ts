@@ -27,7 +27,7 @@ import { errorMessage } from '../errors.ts';
 import type { ControllerContext } from './manager.ts';
 
 /** How long a pass runs before its progress is written (see Pass.progress). */
-export const progressWriteDelayMs = 200;
+const progressWriteDelayMs = 200;
 
 /** A phase failed: `reason` is the Ready reason Flux reports it with. */
 export class ReconcileError extends Error {
