@@ -217,10 +217,17 @@ export function kustomizationReconciler(
   async function reconcileRevision(pass: KustomizationPass, artifact: Artifact): Promise<void> {
     const { ks, status } = pass;
     const timeoutMs = timeoutOf(ks.spec);
+    // Ended with the pass: a signal composed with the controller's long-lived one, once something listens to
+    // it, stays reachable from that one until it aborts (AbortSignal.timeout's would keep it for the timeout).
+    const deadline = new AbortController();
+    const deadlineTimer = setTimeout(
+      () => deadline.abort(new DOMException(`timed out after ${formatDuration(timeoutMs)}`, 'TimeoutError')),
+      timeoutMs,
+    );
     const revision: RevisionState = (pass.revision = {
       revision: artifact.revision,
       timeoutMs,
-      signal: AbortSignal.any([pass.request.signal, AbortSignal.timeout(timeoutMs)]),
+      signal: AbortSignal.any([pass.request.signal, deadline.signal]),
       desired: [],
       digest: '',
       changeSet: [],
@@ -299,6 +306,8 @@ export function kustomizationReconciler(
       }
       throw error;
     } finally {
+      clearTimeout(deadlineTimer);
+      deadline.abort(new Error('the pass is over'));
       await files.remove();
       pass.request.log.debug(
         { revision: artifact.revision, startedAt: new Date(pass.started).toISOString(), phasesMs: phases },
