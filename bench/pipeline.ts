@@ -16,7 +16,7 @@ import { applyPipeline, release, seedFiles, stages, waitForPipeline } from '../d
 import { recordTimeline, firstAt, type Timeline } from '../dev/timeline.ts';
 import { errorMessage } from '../src/errors.ts';
 import { flux, logged, logs, onEngine, sluice, type Engine } from './engines.ts';
-import { keepResults, markdownTable } from './table.ts';
+import { keepResults, markdownTable, median } from './table.ts';
 
 const namespace = 'bench-pipeline';
 /** Flux's dependents look again only every 30s, so a release can take minutes there. */
@@ -198,7 +198,6 @@ function measure(timeline: Timeline, revision: string, tag: string): Release {
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 function table(results: Record<string, Release[]>): string {
   const engines = Object.keys(results);

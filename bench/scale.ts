@@ -21,7 +21,7 @@ import { errorMessage } from '../src/errors.ts';
 import { fluxBenchVersion } from '../dev/flux.ts';
 import { kubectlPath, kubernetesVersion } from '../dev/cluster.ts';
 import { flux, logs, onEngine, shardLabel, sluice, type Engine } from './engines.ts';
-import { keepResults, latestResults, markdownTable } from './table.ts';
+import { keepResults, latestResults, markdownTable, median } from './table.ts';
 import {
   apiRequests,
   appFiles,
@@ -184,7 +184,6 @@ async function large(engine: Engine, count: number): Promise<LargeMeasure> {
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 function fleetTable(measures: FleetMeasure[]): string {
   return markdownTable(

@@ -11,7 +11,7 @@ import { errorMessage } from '../src/errors.ts';
 import { fluxBenchVersion } from '../dev/flux.ts';
 import { kubernetesVersion } from '../dev/cluster.ts';
 import { flux, logs, onEngine, sluice, type Engine } from './engines.ts';
-import { keepResults, markdownTable } from './table.ts';
+import { keepResults, markdownTable, median } from './table.ts';
 import {
   appFiles,
   apply,
@@ -43,8 +43,6 @@ interface Soak {
   driftPercent: number;
   perMinute: Minute[];
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 async function soak(engine: Engine, n: number, minutes: number): Promise<Soak> {
   return onEngine(engine, {}, async ({ client, objects, git, processes }) => {

@@ -11,6 +11,10 @@ export function markdownTable(header: string[], rows: string[][]): string {
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
+/** The middle value (the upper one of an even count); NaN for none. */
+export const median = (values: number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
 /** Prints `report` and keeps it, with `data` as JSON, in bench/results/<name>-<started>.md and .json. */
 export async function keepResults(
   name: string,
