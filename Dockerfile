@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# The sluice controller image: the `sluice` CLI on Node 24, with git (GitRepository fetches, over https or ssh)
-# and kustomize (Kustomization builds). No registry publishes it: build and push it yourself, then install it.
+# The sluice controller image: the `sluice` CLI on Node 24, with git (GitRepository fetches, over https or ssh),
+# kustomize (Kustomization builds) and sops (their spec.decryption). No registry publishes it: build and push it
+# yourself, then install it.
 #
 #   docker build -t registry.example.com/sluice-controller:0.1.0 .
 #   docker push registry.example.com/sluice-controller:0.1.0
@@ -8,12 +9,14 @@
 #
 # The entrypoint is `sluice`, so the Deployment's args are `controller --enable-leader-election …`.
 
-# kustomize, compiled from the Go module proxy. KUSTOMIZE_VERSION must match dev/cluster/versions.sh
-# (and kustomizeVersion in src/kustomize/build.ts): the version the tests run is the version the image ships.
+# kustomize and sops, compiled from the Go module proxy. KUSTOMIZE_VERSION and SOPS_VERSION must match
+# dev/cluster/versions.sh (and kustomizeVersion in src/kustomize/build.ts, sopsVersion in src/sops/sops.ts):
+# the versions the tests run are the versions the image ships.
 FROM golang:1.26-bookworm AS kustomize
 ARG KUSTOMIZE_VERSION=v5.8.1
+ARG SOPS_VERSION=v3.13.3
 RUN CGO_ENABLED=0 GOBIN=/out go install -trimpath -ldflags "-s -w" \
-    sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION}
+    sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION} github.com/getsops/sops/v3/cmd/sops@${SOPS_VERSION}
 
 # dist/ is compiled here, with the dev dependencies (TypeScript) the final image does not carry.
 # --ignore-scripts: "prepare" would build before the sources are copied, and the `node` devDependency's
@@ -40,7 +43,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
 COPY --from=build /src/dist ./dist
-COPY --from=kustomize /out/kustomize /usr/local/bin/kustomize
+COPY --from=kustomize /out/kustomize /out/sops /usr/local/bin/
 RUN chmod 0755 /app/bin/sluice.js && ln -s /app/bin/sluice.js /usr/local/bin/sluice
 # The root filesystem is read-only in the Deployment: HOME is /tmp, an emptyDir there.
 ENV HOME=/tmp NODE_ENV=production

@@ -13,6 +13,10 @@ GO_TOOLCHAIN=go1.27.4
 ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 KUSTOMIZE_VERSION=v5.8.1
+# SOPS decrypts what a Kustomization's spec.decryption names (keep in step with sopsVersion in src/sops/sops.ts);
+# age's tools generate the keys the tests encrypt for.
+SOPS_VERSION=v3.13.3
+AGE_VERSION=v1.3.2
 # The real flux CLI the compatibility tests run against sluice (dev/flux/build-cli.sh).
 FLUX_CLI_VERSION=v2.9.5
 # Flux's controllers, for the tests that run them beside sluice (dev/flux/build-controllers.sh): v1.9.4, the
@@ -36,3 +40,5 @@ KUBERNETES_BIN=$SLUICE_CACHE_DIR/bin/kubernetes-$KUBERNETES_VERSION
 ETCD_BIN=$SLUICE_CACHE_DIR/bin/etcd-$ETCD_VERSION
 KWOK_BIN=$SLUICE_CACHE_DIR/bin/kwok-$KWOK_VERSION
 KUSTOMIZE_BIN=$SLUICE_CACHE_DIR/bin/kustomize-$KUSTOMIZE_VERSION
+SOPS_BIN=$SLUICE_CACHE_DIR/bin/sops-$SOPS_VERSION
+AGE_BIN=$SLUICE_CACHE_DIR/bin/age-$AGE_VERSION

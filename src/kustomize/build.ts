@@ -3,12 +3,12 @@
 // that refuses paths outside the artifact root and, with --no-remote-bases, remote bases; the binary has no
 // such switches, so every kustomization file the build can reach is checked first.
 import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, readFile, realpath, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { delimiter, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import type { KubeObject } from '../kube/client.ts';
+import { findExecutable } from '../runtime/executables.ts';
 import { findKustomizationFile, readKustomizationFile } from './generator.ts';
 import { isMapping, parseManifests, parseYamlDocuments } from './yaml.ts';
 
@@ -103,27 +103,8 @@ export async function kustomizeBuild(
 }
 
 /** The kustomize executable to run, or an error saying how to provide one. */
-export async function findKustomizeBinary(explicit?: string): Promise<string> {
-  const chosen = explicit ?? process.env.SLUICE_KUSTOMIZE;
-  if (chosen) {
-    if (await isExecutable(chosen)) return chosen;
-    throw new Error(`kustomize binary ${chosen} is not an executable file`);
-  }
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && (await isExecutable(join(dir, 'kustomize')))) return join(dir, 'kustomize');
-  }
-  const cached = join(cacheRoot(), 'bin', `kustomize-${kustomizeVersion}`, 'kustomize');
-  if (await isExecutable(cached)) return cached;
-  throw new Error(
-    `kustomize binary not found: set SLUICE_KUSTOMIZE, put kustomize ${kustomizeVersion} on PATH, ` +
-      `or build it into ${cached} with 'npm run cluster:build'`,
-  );
-}
-
-// The cache layout of dev/cluster/versions.sh.
-function cacheRoot(): string {
-  if (process.env.SLUICE_CACHE_DIR) return process.env.SLUICE_CACHE_DIR;
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sluice');
+export function findKustomizeBinary(explicit?: string): Promise<string> {
+  return findExecutable({ name: 'kustomize', version: kustomizeVersion, env: 'SLUICE_KUSTOMIZE' }, explicit);
 }
 
 // Nothing of the controller's environment (credentials, kubeconfig) reaches kustomize; git and proxies may,
@@ -151,15 +132,6 @@ function describeFailure(error: unknown, binary: string, timeoutMs: number, maxO
     return `cannot run ${binary}: ${failure.message}`;
   const stderr = (failure.stderr ?? '').trim().replace(/^Error: /, '');
   return stderr || failure.message;
-}
-
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
 }
 
 interface Reference {

@@ -12,6 +12,7 @@ import {
   gitPath,
   requestReconcile,
   waitForApplied,
+  waitForRefusal,
 } from '../support/controller.ts';
 import { waitForObject, condition } from '../../dev/cluster.ts';
 import { GitServer } from '../../dev/git-server.ts';
@@ -88,16 +89,7 @@ describe('Kustomization bad input', () => {
   for (const c of cases) {
     it(`${c.name}: Ready=False ${c.reason}, a Warning event, nothing applied`, async () => {
       await create(env, kustomization(env, c.name, c.spec));
-      const ks = await waitForReady(env, c.name, 'False', c.reason);
-      assert.match(condition(ks, 'Ready')?.message ?? '', c.message);
-      const warning = await waitForEvent(
-        env,
-        'Kustomization',
-        c.name,
-        (e) => e.type === 'Warning',
-        'a Warning',
-      );
-      assert.match(warning.message, c.message);
+      await waitForRefusal(env, c.name, c.reason, c.message);
       if (c.notCreated) {
         const beside = { apiVersion: 'v1', kind: 'ConfigMap', namespace: env.namespace, name: c.notCreated };
         assert.equal(await env.objects.get(beside), undefined, `${c.notCreated} must not be applied`);

@@ -2,6 +2,7 @@
 // controllers running in this process and watching only that namespace. Teardown deletes the Flux objects
 // while the controllers still run (their finalizers need them), then stops everything.
 import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
 import type { KubeClient, KubeObject } from '../../src/kube/client.ts';
 import type { JobRun } from '../../src/api/kustomization.ts';
 import { ObjectClient } from '../../src/kube/objects.ts';
@@ -221,6 +222,23 @@ export async function waitForEvent(
   throw new Error(
     `timed out waiting for an event about ${kind}/${name}: ${description}; events: ${JSON.stringify(seen)}`,
   );
+}
+
+/**
+ * Waits until the Kustomization is Ready=False with `reason` and a message matching `message`, and has a Warning
+ * event saying the same; returns the Kustomization.
+ */
+export async function waitForRefusal(
+  env: ControllerEnv,
+  name: string,
+  reason: string,
+  message: RegExp,
+): Promise<KubeObject> {
+  const ks = await waitForReady(env, name, 'False', reason);
+  assert.match(condition(ks, 'Ready')?.message ?? '', message);
+  const warning = await waitForEvent(env, 'Kustomization', name, (e) => e.type === 'Warning', 'a Warning');
+  assert.match(warning.message, message);
+  return ks;
 }
 
 /** The events recorded about an object in the environment's namespace, oldest first. */

@@ -21,6 +21,9 @@ import { mergeVars, substituteVariables } from '../../kustomize/substitute.ts';
 import { toYaml } from '../../kustomize/yaml.ts';
 import { hasMark } from '../../ssa/annotations.ts';
 import { ReconcileError } from '../reconcile.ts';
+import { decryptionKeys, supportedKeys, type DecryptionKeys } from '../../sops/keys.ts';
+import { SopsDecryptor } from '../../sops/sops.ts';
+import { decryptObjects, decryptSources } from '../../sops/decrypt.ts';
 import { errorMessage } from '../../errors.ts';
 
 /** A revision's artifact, unpacked (digest checked) into a temporary directory when a phase first needs it. */
@@ -106,33 +109,108 @@ export async function buildManifests(
   dir: string,
   options: BuildOptions,
 ): Promise<BuiltManifests> {
-  return substitute(objects, ks, await kustomizeManifests(ks, root, dir, options), options);
+  return substitute(objects, ks, await kustomizeManifests(objects, ks, root, dir, options), options);
 }
 
-/** Generates `dir`'s kustomization.yaml with the spec's overlay and runs kustomize on it. */
+/**
+ * Generates `dir`'s kustomization.yaml with the spec's overlay and runs kustomize on it; with spec.decryption,
+ * decrypts the files it generates from before and the objects it built after, with the keys read through
+ * `objects` (the controller's own client, as in Flux).
+ */
 export async function kustomizeManifests(
+  objects: ObjectClient | undefined,
   ks: Kustomization,
   root: string,
   dir: string,
   options: BuildOptions,
 ): Promise<KubeObject[]> {
+  const keys = await readDecryptionKeys(objects, ks);
+  const decryptor = keys && (await SopsDecryptor.open(keys, { signal: options.signal }).catch(buildFailed));
   try {
-    await generateKustomization(dir, ks.spec, { root, ignore: options.ignore });
-    return await kustomizeBuild(dir, {
+    await generateKustomization(dir, ks.spec, { root, ignore: options.ignore }).catch(buildFailed);
+    if (decryptor) {
+      await decryptSources(decryptor, dir, root).catch((error: unknown) => {
+        throw new ReconcileError('BuildFailed', `error decrypting sources: ${errorMessage(error)}`, {
+          cause: error,
+        });
+      });
+    }
+    const built = await kustomizeBuild(dir, {
       root,
       kustomizeBinary: options.kustomizeBinary,
       allowRemoteBases: options.allowRemoteBases,
       signal: options.signal,
+    }).catch(buildFailed);
+    if (!decryptor) return built;
+    return await decryptObjects(decryptor, built).catch((error: unknown) => {
+      throw new ReconcileError('BuildFailed', `decryption failed for ${errorMessage(error)}`, {
+        cause: error,
+      });
     });
-  } catch (error) {
-    const message = errorMessage(error);
+  } finally {
+    await decryptor?.close();
+  }
+}
+
+function buildFailed(error: unknown): never {
+  const message = errorMessage(error);
+  throw new ReconcileError(
+    'BuildFailed',
+    message.startsWith('kustomize build failed') ? message : `kustomize build failed: ${message}`,
+    { cause: error },
+  );
+}
+
+/**
+ * The keys of spec.decryption.secretRef, read from the Kustomization's namespace; undefined without
+ * spec.decryption. Refuses what sluice does not decrypt with (cloud key services, workload identity).
+ */
+async function readDecryptionKeys(
+  objects: ObjectClient | undefined,
+  ks: Kustomization,
+): Promise<DecryptionKeys | undefined> {
+  const decryption = ks.spec.decryption;
+  if (!decryption) return undefined;
+  if (decryption.serviceAccountName) {
     throw new ReconcileError(
       'BuildFailed',
-      message.startsWith('kustomize build failed') ? message : `kustomize build failed: ${message}`,
-      {
-        cause: error,
-      },
+      `spec.decryption.serviceAccountName (workload identity for a cloud key service) is not supported by sluice; put ${supportedKeys} into the Secret that spec.decryption.secretRef names`,
+      { stalled: true },
     );
+  }
+  const name = decryption.secretRef?.name;
+  if (!name) return { age: [], pgp: [] };
+  const id = `${ks.metadata.namespace}/${name}`;
+  if (!objects) {
+    throw new ReconcileError(
+      'BuildFailed',
+      `spec.decryption: the keys are in Secret '${id}' on the cluster, which a build without one (--dry-run) cannot read`,
+    );
+  }
+  let secret: KubeObject | undefined;
+  try {
+    secret = await objects.get({ apiVersion: 'v1', kind: 'Secret', namespace: ks.metadata.namespace, name });
+  } catch (error) {
+    if (!isNotFound(error)) {
+      throw new ReconcileError(
+        'BuildFailed',
+        `cannot get sops decryption Secret '${id}': ${errorMessage(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+  if (!secret) {
+    throw new ReconcileError(
+      'BuildFailed',
+      `cannot get sops decryption Secret '${id}': secrets "${name}" not found`,
+    );
+  }
+  try {
+    return decryptionKeys(id, (secret['data'] ?? {}) as Record<string, string>);
+  } catch (error) {
+    throw new ReconcileError('BuildFailed', errorMessage(error), { cause: error });
   }
 }
 

@@ -259,7 +259,8 @@ export function kustomizationReconciler(
     const files = new ArtifactFiles(options.store, artifact);
     try {
       // Built before, or being built (same artifact, path and overlay): neither files nor kustomize are needed.
-      const cacheable = artifact.digest && options.noRemoteBases !== false;
+      // Not with remote bases (they change on their own), nor decrypted builds (the keys may have gone).
+      const cacheable = artifact.digest && options.noRemoteBases !== false && !ks.spec.decryption;
       const cacheKey = cacheable ? BuildCache.key(artifact.digest, ks.spec) : undefined;
       const cached = cacheKey ? buildCache.get(cacheKey) : undefined;
       if (!cached) await files.dir(ks.spec.path);
@@ -332,7 +333,13 @@ export function kustomizationReconciler(
     cacheKey?: string,
   ): Promise<KubeObject[]> {
     const run = async () =>
-      kustomizeManifests(pass.ks, await files.root(), await files.dir(pass.ks.spec.path), buildOptions(pass));
+      kustomizeManifests(
+        ctx.objects,
+        pass.ks,
+        await files.root(),
+        await files.dir(pass.ks.spec.path),
+        buildOptions(pass),
+      );
     return cacheKey ? buildCache.build(cacheKey, run) : run();
   }
 
