@@ -197,6 +197,7 @@ export const ownClusters = {
   demo: LocalCluster.named('demo-e2e', 6),
   build: LocalCluster.named('build-e2e', 7),
   fluxControllers: LocalCluster.named('flux-controllers', 8),
+  remote: LocalCluster.named('remote-e2e', 9),
 };
 
 const versionsFile = () => readFileSync(path.join(repoRoot, 'dev/cluster/versions.sh'), 'utf8');

@@ -9,6 +9,8 @@ import type { KubeObject } from '../kube/client.ts';
 import { ObjectClient, describeRef, refOf } from '../kube/objects.ts';
 import { leaveDeleted, ledgerOf } from '../jobs/ledger.ts';
 import { ResourceManager } from '../ssa/manager.ts';
+import { IgnoreRules, withoutPaths } from '../ssa/ignore.ts';
+import { connectRemoteCluster } from '../controllers/kustomization/remote-cluster.ts';
 import { parseObjectId } from '../inventory/inventory.ts';
 import { FieldManager } from '../api/meta.ts';
 import { buildFromFlags, maskSecrets, withLocalBuildOptions, type LocalBuildFlags } from './build.ts';
@@ -56,6 +58,7 @@ async function diffBuild(
     },
     signal,
     ownerLabels: ownerLabels(live),
+    ignore: new IgnoreRules(live.spec.ignore),
   });
   const result: DiffResult = { changed: false, failed: false };
   for (const plan of plans) {
@@ -70,7 +73,10 @@ async function diffBuild(
       log.action(`${subject} created`);
       result.changed = true;
     } else if (plan.action === 'configured' && plan.existing && plan.dryRun) {
-      const [before, after] = [comparable(plan.existing), comparable(plan.dryRun)];
+      // As flux diff: the fields spec.ignore leaves to others are not shown.
+      const ignored = plan.ignoredPaths ?? [];
+      const before = comparable(withoutPaths(plan.existing, ignored));
+      const after = comparable(withoutPaths(plan.dryRun, ignored));
       // Masked Secret values can differ with nothing left to show: say so instead of an empty diff.
       log.action(before === after ? `${subject} drifted (values hidden)` : `${subject} drifted`);
       if (before !== after) {
@@ -116,7 +122,14 @@ export function diffCommand(): Command {
         let changed = false;
         let failed = false;
         for (const build of builds) {
-          const result = await diffBuild(objects, build, log, AbortSignal.timeout(flags.timeout));
+          // Unlike flux diff, a Kustomization with spec.kubeConfig is compared with the cluster it applies to.
+          const remote = await connectRemoteCluster(objects, build.kustomization, undefined);
+          const result = await diffBuild(
+            remote?.objects ?? objects,
+            build,
+            log,
+            AbortSignal.timeout(flags.timeout),
+          ).finally(() => remote?.close());
           changed ||= result.changed;
           failed ||= result.failed;
         }

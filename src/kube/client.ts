@@ -118,11 +118,17 @@ export class KubeClient {
       }
       kc.setCurrentContext(options.context);
     }
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) {
+    if (!kc.getCurrentCluster()) {
       const where = options.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config';
       throw new Error(`no cluster in kubeconfig ${where}: set --kubeconfig or KUBECONFIG to a valid file`);
     }
+    return KubeClient.connect(kc);
+  }
+
+  /** A client for a loaded kubeconfig whose current context names a cluster. */
+  static async connect(kc: KubeConfig): Promise<KubeClient> {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no cluster for its current context');
     // One keep-alive connection pool for the client's lifetime, built by client-node from the kubeconfig's
     // TLS settings and proxy; credentials that expire (tokens, exec plugins) are refreshed per request.
     const ctx = new RequestContext(cluster.server, HttpMethod.GET);
@@ -130,10 +136,6 @@ export class KubeClient {
     return new KubeClient(kc, cluster.server, ctx.getDispatcher() as Dispatcher | undefined);
   }
 
-  /**
-   * A client that acts as `user` (the Impersonate-User header), sharing this client's connections and
-   * credentials. For a service account user name the API server adds the account's groups itself.
-   */
   /** Who this client is to the API server, as a user would check it: the context, its user and the server. */
   get identity(): { context: string; user: string; server: string } {
     return {
@@ -143,6 +145,10 @@ export class KubeClient {
     };
   }
 
+  /**
+   * A client that acts as `user` (the Impersonate-User header), sharing this client's connections and
+   * credentials. For a service account user name the API server adds the account's groups itself.
+   */
   impersonate(user: string): KubeClient {
     return new KubeClient(this.kubeConfig, this.server, this.dispatcher, user);
   }

@@ -14,6 +14,7 @@ import { describeRef, refOf, type ObjectClient, type ObjectRef } from '../kube/o
 import { applyStages, type Stage } from './sort.ts';
 import { forceEnabled, skipApply, skipPrune } from './annotations.ts';
 import { isImmutableError } from './immutable.ts';
+import { applyPayload, withoutPaths, type IgnoreRules } from './ignore.ts';
 import { errorMessage } from '../errors.ts';
 
 export type Action = 'created' | 'configured' | 'unchanged' | 'deleted' | 'skipped' | 'unknown';
@@ -46,6 +47,8 @@ export interface ApplyAllOptions {
    * in one namespace, their live state is then read with one list by these labels instead of a get each.
    */
   ownerLabels?: Record<string, string>;
+  /** spec.ignore: fields left out of drift detection, and of the apply when another manager owns them. */
+  ignore?: IgnoreRules;
 }
 
 export interface ApplyTimings {
@@ -85,6 +88,10 @@ export interface Plan {
   existing?: KubeObject;
   /** The object as the server would store it (absent when skipped or recreated). */
   dryRun?: KubeObject;
+  /** The ignore rules' pointers that select this existing object (parsed), left out of the comparison. */
+  ignoredPaths?: string[][];
+  /** What to send instead of `object`: with ignored fields that drifted, their live value or nothing. */
+  payload?: KubeObject;
 }
 
 /** A plan, or why the object cannot be applied. */
@@ -236,8 +243,17 @@ export class ResourceManager {
     }
     try {
       const dryRun = await this.objects.apply(object, { fieldManager: options.fieldManager, dryRun: true });
-      const action = !existing ? 'created' : drifted(existing, dryRun) ? 'configured' : 'unchanged';
-      return { object, action, recreate: false, existing, dryRun };
+      const paths = existing && options.ignore ? options.ignore.pathsFor(dryRun) : [];
+      if (!existing || paths.length === 0) {
+        const action = !existing ? 'created' : drifted(existing, dryRun) ? 'configured' : 'unchanged';
+        return { object, action, recreate: false, existing, dryRun };
+      }
+      const changed = drifted(withoutPaths(existing, paths), withoutPaths(dryRun, paths));
+      const payload = changed
+        ? applyPayload(object, existing, dryRun, paths, options.fieldManager)
+        : undefined;
+      const action = changed ? 'configured' : 'unchanged';
+      return { object, action, recreate: false, existing, dryRun, ignoredPaths: paths, payload };
     } catch (error) {
       if (!existing || !forceEnabled(object, existing, options.force) || !isImmutableError(error))
         throw error;
@@ -284,7 +300,9 @@ export class ResourceManager {
         await this.objects.delete(ref, 'Background'); // Background: a Job's old pods go with it
         await this.objects.waitUntilGone(ref, options.signal);
       }
-      entry.live = await this.objects.apply(plan.object, { fieldManager: options.fieldManager });
+      entry.live = await this.objects.apply(plan.payload ?? plan.object, {
+        fieldManager: options.fieldManager,
+      });
       return entry;
     } catch (error) {
       throw new ApplyError(`${entry.subject} apply failed: ${errorMessage(error)}`, [...done]);

@@ -79,6 +79,12 @@ describe('Kustomization bad input', () => {
       message: /kustomization path not found: .*\.\./,
     },
     {
+      name: 'oci-source',
+      spec: { path: './good', sourceRef: { kind: 'OCIRepository', name: 'app' } },
+      reason: 'ArtifactFailed',
+      message: /^sourceRef\.kind OCIRepository is not supported by sluice yet: use a GitRepository$/,
+    },
+    {
       name: 'no-source',
       spec: { path: './good', sourceRef: { kind: 'GitRepository', name: 'missing' } },
       reason: 'ArtifactFailed',

@@ -5,10 +5,8 @@
 // controller's log (debug level), the events, the statuses, or `sluice build`/`sluice diff` output.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import path from 'node:path';
 import type { KubeObject } from '../../src/kube/client.ts';
-import { createLogger } from '../../src/runtime/logger.ts';
 import { ageKey, pgpKey, sopsEncrypt, type AgeKey, type PgpKey } from '../../dev/sops.ts';
 import { scratchDir } from '../../dev/fixtures.ts';
 import {
@@ -16,11 +14,13 @@ import {
   gitRepository,
   kustomization,
   ksPath,
+  recordingLogger,
   useControllerEnv,
   waitForReady,
   waitForRefusal,
 } from '../support/controller.ts';
 import { runSluice } from '../support/cli.ts';
+import { jobManifest } from '../support/manifests.ts';
 
 const plaintexts = [
   'hunter2-age-password',
@@ -37,39 +37,14 @@ const secret = (name: string, stringData: Record<string, string>) =>
     .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}\n`)
     .join('')}`;
 const configMap = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n`;
-const migrationJob = `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: db-migration
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-      - name: migrate
-        image: example.com/app:1
-        envFrom:
-        - secretRef:
-            name: db-credentials
-`;
+// The migration reads its credentials from the Secret the generator makes.
+const migrationJob = `${jobManifest({ image: 'example.com/app:1' })}        envFrom:\n        - secretRef:\n            name: db-credentials\n`;
 
 const scratch = await scratchDir('sops-cli');
 
 describe('SOPS decryption (spec.decryption)', () => {
-  const logged: string[] = [];
-  const env = useControllerEnv('e2e-sops', {
-    controller: {
-      log: createLogger({
-        level: 'debug',
-        destination: new Writable({
-          write(chunk: Buffer, _encoding, done) {
-            logged.push(chunk.toString());
-            done();
-          },
-        }),
-      }),
-    },
-  });
+  const controllerLog = recordingLogger();
+  const env = useControllerEnv('e2e-sops', { controller: { log: controllerLog.log } });
   let age: AgeKey;
   let otherAge: AgeKey;
   let pgp: PgpKey;
@@ -221,11 +196,11 @@ describe('SOPS decryption (spec.decryption)', () => {
     );
     const statuses = await env.client.get<{ items: KubeObject[] }>(ksPath(env));
     const haystacks = {
-      'the controller log': logged.join(''),
+      'the controller log': controllerLog.lines.join(''),
       'the events': JSON.stringify(events.items),
       'the Kustomizations': JSON.stringify(statuses.items),
     };
-    assert.ok(logged.length > 0, 'the controller logged');
+    assert.ok(controllerLog.lines.length > 0, 'the controller logged');
     for (const [where, text] of Object.entries(haystacks)) {
       for (const value of plaintexts) assert.ok(!text.includes(value), `${value} found in ${where}`);
     }

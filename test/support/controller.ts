@@ -14,7 +14,8 @@ import {
 } from '../../src/controllers/run.ts';
 import { GitRepositoryApi } from '../../src/api/gitrepository.ts';
 import { KustomizationApi } from '../../src/api/kustomization.ts';
-import { createLogger } from '../../src/runtime/logger.ts';
+import { createLogger, type Logger } from '../../src/runtime/logger.ts';
+import { Writable } from 'node:stream';
 import { listWatch } from '../../src/kube/watch.ts';
 import { createTestNamespace, deleteTestNamespace, testClient } from './cluster.ts';
 import { waitForObject, condition } from '../../dev/cluster.ts';
@@ -222,6 +223,18 @@ export async function waitForEvent(
   throw new Error(
     `timed out waiting for an event about ${kind}/${name}: ${description}; events: ${JSON.stringify(seen)}`,
   );
+}
+
+/** A debug-level controller logger that keeps every line it writes, for tests that search the log. */
+export function recordingLogger(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { log: createLogger({ level: 'debug', destination }), lines };
 }
 
 /**

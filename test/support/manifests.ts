@@ -86,3 +86,26 @@ export function failingPod(
     },
   };
 }
+
+export interface DeploymentOptions {
+  /** metadata.name and the app label; web when unset. */
+  name?: string;
+  replicas?: number;
+  minReadySeconds?: number;
+  /** Container name → image; one container named after the Deployment, image example.com/web:1, when unset. */
+  containers?: Record<string, string>;
+}
+
+/** An apps/v1 Deployment selecting its pods by `app: <name>`. */
+export function deploymentManifest(options: DeploymentOptions = {}): string {
+  const { name = 'web', replicas = 1, containers = { [name]: 'example.com/web:1' } } = options;
+  return (
+    `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  replicas: ${replicas}\n` +
+    (options.minReadySeconds === undefined ? '' : `  minReadySeconds: ${options.minReadySeconds}\n`) +
+    `  selector:\n    matchLabels: {app: ${name}}\n  template:\n    metadata:\n      labels: {app: ${name}}\n` +
+    `    spec:\n      containers:\n` +
+    Object.entries(containers)
+      .map(([container, image]) => `      - name: ${container}\n        image: ${image}\n`)
+      .join('')
+  );
+}

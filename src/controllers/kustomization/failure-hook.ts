@@ -88,7 +88,7 @@ async function buildHookJobs(
     allowRemoteBases: hook.options.noRemoteBases === false,
     signal: AbortSignal.any([pass.request.signal, AbortSignal.timeout(timeoutOf(pass.ks.spec))]),
   });
-  const objects = await prepareObjects(hook.ctx.objects.mapper, pass.ks, built.objects);
+  const objects = await prepareObjects(pass.objects.mapper, pass.ks, built.objects);
   const others = objects.filter((o) => !isJob(o));
   if (others.length > 0) {
     throw new Error(`it may hold only Jobs, not ${others.map((o) => describeRef(refOf(o))).join(', ')}`);

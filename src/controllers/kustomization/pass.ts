@@ -9,6 +9,7 @@ import type { ReconcileRequest } from '../../runtime/controller.ts';
 import type { EventRecorder, EventType } from '../../runtime/events.ts';
 import type { StatusReader } from '../../kstatus/status.ts';
 import { ResourceManager, type ChangeSetEntry } from '../../ssa/manager.ts';
+import { IgnoreRules } from '../../ssa/ignore.ts';
 import { ledgerOf } from '../../jobs/ledger.ts';
 import { Pass } from '../reconcile.ts';
 import type { ReadyCheck } from './dependencies.ts';
@@ -50,11 +51,16 @@ export interface KustomizationPassContext {
 }
 
 export class KustomizationPass extends Pass<Kustomization, KustomizationStatus> {
-  /** Apply, prune and health act through this: the service account's identity when one is set. */
-  readonly objects: ObjectClient;
-  readonly resources: ResourceManager;
+  /**
+   * Apply, prune and health act through this: the service account's identity when one is set, on the cluster
+   * spec.kubeConfig names once `actOn` has been called.
+   */
+  objects: ObjectClient;
+  resources: ResourceManager;
   /** Compiled healthCheckExprs, tried before the built-in health rules. */
   readers: StatusReader[] = [];
+  /** spec.ignore, compiled. */
+  ignore = new IgnoreRules();
   /** Compiled dependsOn[].readyExpr, by dependency index. */
   readyChecks: (ReadyCheck | undefined)[] = [];
   /** Set once the pass has fetched a revision's artifact. */
@@ -73,6 +79,12 @@ export class KustomizationPass extends Pass<Kustomization, KustomizationStatus> 
       this.status.jobRuns = ledgerOf(this.status);
       delete this.status.completedJobs;
     }
+  }
+
+  /** From now on, apply, prune, health checks and the Jobs' pods go through `objects` (spec.kubeConfig). */
+  actOn(objects: ObjectClient): void {
+    this.objects = objects;
+    this.resources = new ResourceManager(objects);
   }
 
   get ks(): Kustomization {

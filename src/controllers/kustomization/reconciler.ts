@@ -3,7 +3,7 @@
 // fetch, build, apply, prune, health, ready. A failed phase becomes Ready=False with Flux's reason and message,
 // a Warning event, and a retry after retryInterval; a configuration error stalls the object.
 import type { Kustomization, ResourceRef } from '../../api/kustomization.ts';
-import { KustomizationApi, DeletionPolicy } from '../../api/kustomization.ts';
+import { KustomizationApi, DeletionPolicy, SourceKind } from '../../api/kustomization.ts';
 import { GitRepositoryApi, type Artifact, type GitRepository } from '../../api/gitrepository.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { FieldManager, SluiceAnnotation } from '../../api/meta.ts';
@@ -19,6 +19,7 @@ import { deleteCondition, getCondition, setCondition } from '../../runtime/condi
 import type { ArtifactStore } from '../../source/artifact.ts';
 import { entryForRef, parseObjectId, staleEntries } from '../../inventory/inventory.ts';
 import { ApplyError, PruneError, type ApplyTimings } from '../../ssa/manager.ts';
+import { IgnoreRules } from '../../ssa/ignore.ts';
 import { waitForHealth, type HealthOutcome } from '../../ssa/wait.ts';
 import { ObjectClient, describeRef, refOf, type ObjectRef } from '../../kube/objects.ts';
 import { CelExpressionError, healthCheckReader, readyExprEvaluator } from '../../cel/expressions.ts';
@@ -40,6 +41,7 @@ import {
   rerunApplied,
 } from './job-runs.ts';
 import { runFailureHook } from './failure-hook.ts';
+import { connectRemoteCluster, type RemoteCluster } from './remote-cluster.ts';
 import {
   ArtifactFiles,
   kustomizeManifests,
@@ -93,7 +95,7 @@ export function kustomizationReconciler(
     pass: newPass,
     finalize,
     async reconcile(pass) {
-      compileExpressions(pass);
+      compileRules(pass);
       return reconcileSource(pass);
     },
     async failed(pass, error) {
@@ -124,7 +126,7 @@ export function kustomizationReconciler(
    * impersonated; otherwise as the controller itself.
    */
   function newPass(ks: Kustomization, request: ReconcileRequest): KustomizationPass {
-    const account = ks.spec.serviceAccountName || options.defaultServiceAccount;
+    const account = accountOf(ks);
     // Discovery is not a permission boundary: the controller's REST mapping cache serves every identity.
     const objects = account
       ? new ObjectClient(
@@ -140,8 +142,20 @@ export function kustomizationReconciler(
     });
   }
 
-  /** Compiles healthCheckExprs and readyExprs up front: an invalid one stalls the object. */
-  function compileExpressions(pass: KustomizationPass): void {
+  /** The service account a Kustomization acts as: its own, else --default-service-account. */
+  function accountOf(ks: Kustomization): string | undefined {
+    return ks.spec.serviceAccountName || options.defaultServiceAccount;
+  }
+
+  /** Connects the pass to the cluster spec.kubeConfig names, if any; the caller closes it. */
+  async function actOnTarget(pass: KustomizationPass): Promise<RemoteCluster | undefined> {
+    const remote = await connectRemoteCluster(ctx.objects, pass.ks, accountOf(pass.ks));
+    if (remote) pass.actOn(remote.objects);
+    return remote;
+  }
+
+  /** Compiles healthCheckExprs, readyExprs and ignore rules up front: an invalid one stalls the object. */
+  function compileRules(pass: KustomizationPass): void {
     const { spec } = pass.ks;
     try {
       if (spec.healthCheckExprs?.length) pass.readers = [healthCheckReader(spec.healthCheckExprs)];
@@ -154,6 +168,12 @@ export function kustomizationReconciler(
       const message = `Reconciliation failed terminally due to configuration error: ${error.message}`;
       throw new ReconcileError('InvalidCELExpression', message, { cause: error, stalled: true });
     }
+    try {
+      pass.ignore = new IgnoreRules(spec.ignore);
+    } catch (error) {
+      const message = `Reconciliation failed terminally due to configuration error: ${errorMessage(error)}`;
+      throw new ReconcileError('ReconciliationFailed', message, { cause: error, stalled: true });
+    }
   }
 
   /** Source, artifact and dependencies: each can make this pass wait without counting as a failure. */
@@ -165,6 +185,11 @@ export function kustomizationReconciler(
       const { kind, name } = ks.spec.sourceRef;
       const message = `can't access '${kind}/${sourceNamespace}/${name}', cross-namespace references have been blocked`;
       throw new ReconcileError('AccessDenied', message, { stalled: true });
+    }
+    if (ks.spec.sourceRef.kind !== SourceKind.gitRepository) {
+      // Not a missing object: a kind sluice has no controller for. Stall until the spec changes.
+      const message = `sourceRef.kind ${ks.spec.sourceRef.kind} is not supported by sluice yet: use a GitRepository`;
+      throw new ReconcileError('ArtifactFailed', message, { stalled: true });
     }
     const source = await getSource(ks);
     if (!source) {
@@ -257,7 +282,9 @@ export function kustomizationReconciler(
       lapStart = Date.now();
     };
     const files = new ArtifactFiles(options.store, artifact);
+    let remote: RemoteCluster | undefined;
     try {
+      remote = await actOnTarget(pass);
       // Built before, or being built (same artifact, path and overlay): neither files nor kustomize are needed.
       // Not with remote bases (they change on their own), nor decrypted builds (the keys may have gone).
       const cacheable = artifact.digest && options.noRemoteBases !== false && !ks.spec.decryption;
@@ -310,6 +337,7 @@ export function kustomizationReconciler(
       clearTimeout(deadlineTimer);
       deadline.abort(new Error('the pass is over'));
       await files.remove();
+      await remote?.close();
       pass.request.log.debug(
         { revision: artifact.revision, startedAt: new Date(pass.started).toISOString(), phasesMs: phases },
         'reconcile phases',
@@ -347,7 +375,7 @@ export function kustomizationReconciler(
   async function build(pass: KustomizationPass, kustomized: KubeObject[]): Promise<void> {
     const built = await substitute(ctx.objects, pass.ks, kustomized, buildOptions(pass));
     pass.current.digest = built.digest;
-    pass.current.desired = await prepareObjects(ctx.objects.mapper, pass.ks, built.objects);
+    pass.current.desired = await prepareObjects(pass.objects.mapper, pass.ks, built.objects);
   }
 
   /** The staged server-side apply of everything built; a failed stage applies nothing of itself. */
@@ -370,6 +398,7 @@ export function kustomizationReconciler(
         signal: revision.signal,
         timings,
         ownerLabels: ownerLabels(pass.ks),
+        ignore: pass.ignore,
       });
       if (alreadyRan.length > 0) {
         pass.request.log.info(
@@ -559,6 +588,10 @@ export function kustomizationReconciler(
       await pass.event('Warning', `unable to prune objects: \n${refs.map(describeRef).join('\n')}`);
       return;
     }
+    const remote = await actOnTarget(pass).catch(async (error: unknown) => {
+      await pass.event('Warning', `pruning for deleted resource failed: ${errorMessage(error)}`);
+      throw error;
+    });
     try {
       const deleted = await pass.resources.deleteAll(refs, ownerLabels(ks));
       const lines = deleted.filter((c) => c.action === 'deleted').map((c) => `${c.subject} deleted`);
@@ -574,12 +607,14 @@ export function kustomizationReconciler(
     } catch (error) {
       await pass.event('Warning', `pruning for deleted resource failed: ${errorMessage(error)}`);
       throw error;
+    } finally {
+      await remote?.close();
     }
   }
 
   /** Whether the service account to impersonate (if any) still exists. */
   async function canImpersonate(pass: KustomizationPass): Promise<boolean> {
-    const account = pass.ks.spec.serviceAccountName || options.defaultServiceAccount;
+    const account = accountOf(pass.ks);
     if (!account) return true;
     const ref = {
       apiVersion: 'v1',
@@ -596,7 +631,6 @@ export function kustomizationReconciler(
    */
   async function getSource(ks: Kustomization): Promise<GitRepository | undefined> {
     const ref = ks.spec.sourceRef;
-    if (ref.kind !== GitRepositoryApi.kind) return undefined;
     const namespace = ref.namespace || ks.metadata.namespace;
     return (
       ctx.gitRepositories.get(namespace, ref.name) ??
