@@ -1,4 +1,4 @@
-// A real browser for the tests of `sluice ui` and its benchmark: Debian's chromium (dev/browser/install.sh
+// A real browser for the tests of `sluice ui` and its benchmark: Debian's chromium (dev/debian-packages.sh
 // installs it when missing), driven by puppeteer-core, which downloads no browser of its own. Each browser gets
 // a profile directory named sluice-browser-*, so CI can tell whether one was left running.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,7 +22,7 @@ export async function chromiumPath(): Promise<string> {
       return file;
   }
   throw new Error(
-    `no chromium at ${candidates.join(' or ')}: run bash dev/browser/install.sh (or set SLUICE_CHROMIUM)`,
+    `no chromium at ${candidates.join(' or ')}: run bash dev/debian-packages.sh (or set SLUICE_CHROMIUM)`,
   );
 }
 

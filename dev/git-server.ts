@@ -113,6 +113,18 @@ export class GitServer {
     return this.commitAll(name, message);
   }
 
+  /** Commits a submodule at `at` that checks out `commit` of `url` (.gitmodules and the gitlink). */
+  async addSubmodule(name: string, at: string, url: string, commit: string): Promise<string> {
+    const work = this.workTree(name);
+    await writeFile(path.join(work, '.gitmodules'), `[submodule "${at}"]\n\tpath = ${at}\n\turl = ${url}\n`);
+    await git(work, 'add', '.gitmodules');
+    await git(work, 'update-index', '--add', '--cacheinfo', `160000,${commit},${at}`);
+    // Not commitAll: `add --all` would drop the gitlink, which has no checkout in this work tree.
+    await git(work, 'commit', '--quiet', '-m', `add submodule ${at}`);
+    await git(work, 'push', '--quiet', 'origin', 'HEAD:main');
+    return git(work, 'rev-parse', 'HEAD');
+  }
+
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

@@ -29,6 +29,10 @@ export interface CheckoutOptions extends GitCommandOptions {
   credentials?: GitCredentials;
   /** Where the work tree goes (with its `.git`): created when missing, must be empty. */
   dir: string;
+  /** spec.sparseCheckout: only these directories of the commit are checked out. */
+  sparseCheckout?: string[];
+  /** spec.recurseSubmodules: submodules are checked out too, recursively, with the same credentials. */
+  recurseSubmodules?: boolean;
 }
 
 export interface GitCheckout {
@@ -110,8 +114,16 @@ export async function checkout(options: CheckoutOptions): Promise<GitCheckout> {
     if ((await readdir(dir)).length > 0) throw new Error(`checkout directory '${dir}' is not empty`);
     try {
       await runGit(session, ['init', '--quiet', '--template='], dir);
+      if (options.sparseCheckout?.length) {
+        // Non-cone patterns anchored at the root: only the directories, not the files beside them.
+        const patterns = options.sparseCheckout.map((d) => `/${sparseDirectory(d, session)}/`);
+        await runGit(session, ['sparse-checkout', 'set', '--no-cone', '--', ...patterns], dir);
+      }
       const { commit, label } = await fetchPlan(session, dir, plan);
       await runGit(session, ['checkout', '--quiet', '--force', '--detach', commit], dir);
+      if (options.recurseSubmodules) {
+        await runGit(session, ['submodule', 'update', '--init', '--recursive', '--quiet'], dir);
+      }
       const { stdout: message } = await runGit(session, ['show', '--no-patch', '--format=%B', commit], dir);
       return { revision: revisionOf(label, commit), commit, checkoutDir: dir, message: message.trimEnd() };
     } catch (err) {
@@ -139,6 +151,22 @@ export async function lsRemote(
       throw toGitError(session, err, 'list');
     }
   });
+}
+
+/** A sparseCheckout entry as a directory path inside the repository (a leading `./` trimmed, as in Flux). */
+function sparseDirectory(entry: string, session: GitSession): string {
+  const dir = entry.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  const invalid = (why: string) =>
+    new GitError(
+      'GitOperationFailed',
+      `${checkoutFailed}: invalid sparseCheckout entry '${entry}': ${why}`,
+      session.transport.displayUrl,
+    );
+  if (dir === '' || dir === '.') throw invalid('name a directory of the repository, not its root');
+  if (dir.startsWith('/') || dir.split('/').includes('..'))
+    throw invalid('must be a path inside the repository');
+  if (/[*?[\]\\!#]/.test(dir)) throw invalid('must be a directory path, without glob characters');
+  return dir;
 }
 
 /** The highest tag whose version (one leading `v` allowed) satisfies the range, as Flux picks it. */

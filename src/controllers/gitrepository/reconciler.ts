@@ -2,6 +2,7 @@
 // from the stored artifact (or the ignore rules changed) clone, archive and store a new artifact. Status and
 // events follow Flux's source-controller; a fetch failure is retried with backoff.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { GitRepository, GitRepositoryStatus } from '../../api/gitrepository.ts';
@@ -60,6 +61,7 @@ export function gitRepositoryReconciler(
   /** The remote revision, and a new artifact when it is not the stored one. */
   async function reconcileArtifact(pass: GitPass): Promise<void> {
     const { object: repo, status } = pass;
+    refuseUnsupported(repo);
     const credentials = await readCredentials(repo);
     const timeout = gitRepositoryTimeoutOf(repo.spec);
     let remote;
@@ -71,11 +73,14 @@ export function gitRepositoryReconciler(
     } catch (error) {
       throw fetchFailure(error);
     }
-    const ignore = repo.spec.ignore;
+    const { ignore, recurseSubmodules, sparseCheckout } = repo.spec;
     const current = status.artifact;
+    // As Flux: a new artifact when the revision, or what is taken from it, changed.
     const upToDate =
       current?.revision === remote.revision &&
       status.observedIgnore === ignore &&
+      (status.observedRecurseSubmodules ?? false) === (recurseSubmodules ?? false) &&
+      isDeepStrictEqual(status.observedSparseCheckout ?? [], sparseCheckout ?? []) &&
       (await options.store.exists(current.path));
     if (!upToDate) {
       pass.progress(`building artifact: new upstream revision '${remote.revision}'`);
@@ -88,6 +93,8 @@ export function gitRepositoryReconciler(
             ref: repo.spec.ref,
             credentials,
             dir: path.join(workDir, 'checkout'),
+            sparseCheckout,
+            recurseSubmodules,
             timeout,
             signal: pass.request.signal,
           });
@@ -106,6 +113,10 @@ export function gitRepositoryReconciler(
           advertiseBase: options.advertiseBase,
         });
         status.observedIgnore = ignore;
+        if (recurseSubmodules) status.observedRecurseSubmodules = true;
+        else delete status.observedRecurseSubmodules;
+        if (sparseCheckout?.length) status.observedSparseCheckout = sparseCheckout;
+        else delete status.observedSparseCheckout;
         await pass.event(
           'Normal',
           `stored artifact for commit '${fetched.message.split('\n')[0]}'`,
@@ -143,6 +154,21 @@ export function gitRepositoryReconciler(
       message: stored,
     });
     pass.setReady('True', 'Succeeded', stored);
+  }
+
+  /** Fields of Flux's GitRepository that sluice does not implement: a clear stall, never a silent artifact. */
+  function refuseUnsupported(repo: GitRepository): void {
+    const { spec } = repo;
+    const unsupported = [
+      spec.include?.length ? 'spec.include (other GitRepositories copied into the artifact)' : undefined,
+      spec.verify ? 'spec.verify (commit signature verification)' : undefined,
+      spec.provider && spec.provider !== 'generic' ? `spec.provider '${spec.provider}'` : undefined,
+      spec.proxySecretRef ? 'spec.proxySecretRef' : undefined,
+    ].filter((field): field is string => field !== undefined);
+    if (unsupported.length > 0) {
+      const message = `${unsupported.join(', ')} ${unsupported.length > 1 ? 'are' : 'is'} not supported by sluice yet; remove ${unsupported.length > 1 ? 'them' : 'it'} to fetch the repository`;
+      throw new ReconcileError('GitOperationFailed', message, { stalled: true });
+    }
   }
 
   /** The Secret named by spec.secretRef, decoded; it must live in the GitRepository's namespace. */
