@@ -1,6 +1,6 @@
 // Running a command line program the way a user does, for the tests, the demo and the bench: its exit code and
 // both outputs, whatever the outcome.
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
@@ -35,4 +35,36 @@ export async function runCommand(
       stderr: failed.stderr,
     };
   }
+}
+
+/**
+ * Resolves once `child` writes `marker` to stdout or stderr (a server saying it listens); rejects with its
+ * output if it exits first or `timeoutMs` pass (and then kills it). `name` says who in the error.
+ */
+export function waitForOutput(
+  child: ChildProcess,
+  marker: string,
+  name: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within ${timeoutMs / 1000}s: ${output.trim()}`));
+    }, timeoutMs);
+    const read = (chunk: Buffer | string) => {
+      output += chunk.toString();
+      if (output.includes(marker)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', read);
+    child.stderr?.on('data', read);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code}: ${output.trim()}`));
+    });
+  });
 }

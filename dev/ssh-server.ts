@@ -9,6 +9,7 @@ import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { GitServer } from './git-server.ts';
+import { waitForOutput } from './process.ts';
 
 const run = promisify(execFile);
 const sshd = '/usr/sbin/sshd';
@@ -92,7 +93,7 @@ export class SshGitServer {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     try {
-      await listening(child);
+      await waitForOutput(child, 'Server listening on', 'sshd');
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
       throw error;
@@ -121,26 +122,4 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-/** Resolves once sshd says it listens; rejects with its output if it exits first or 10 s pass. */
-function listening(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`sshd did not listen within 10s: ${output.trim()}`));
-    }, 10_000);
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      if (output.includes('Server listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`sshd exited with ${code}: ${output.trim()}`));
-    });
-  });
 }

@@ -115,6 +115,7 @@ count_steps() { # the steps this run will take: one per missing binary, and the 
   [ -x "$KUSTOMIZE_BIN/kustomize" ] || steps=$((steps + 1))
   [ -x "$SOPS_BIN/sops" ] || steps=$((steps + 1))
   [ -x "$AGE_BIN/age-keygen" ] || steps=$((steps + 1))
+  [ -x "$REGISTRY_BIN/registry" ] || steps=$((steps + 1))
   for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
     [ -x "$KUBERNETES_BIN/$b" ] || { steps=$((steps + 1)); k8s=1; }
   done
@@ -131,6 +132,7 @@ main() {
   build_go_install kustomize "$KUSTOMIZE_VERSION" "$KUSTOMIZE_BIN" kustomize sigs.k8s.io/kustomize/kustomize/v5
   build_go_install sops "$SOPS_VERSION" "$SOPS_BIN" sops github.com/getsops/sops/v3/cmd/sops
   build_go_install age "$AGE_VERSION" "$AGE_BIN" age-keygen filippo.io/age/cmd/age filippo.io/age/cmd/age-keygen
+  build_go_install registry "$REGISTRY_VERSION" "$REGISTRY_BIN" registry github.com/distribution/distribution/v3/cmd/registry
   build_kubernetes
   if [ "$steps" = 0 ]; then say "all binaries present"; else say "all binaries present (built in $(elapsed))"; fi
 }

@@ -19,6 +19,7 @@ kctl() { "$KUBERNETES_BIN/kubectl" --kubeconfig="$KUBECONFIG_PATH" "$@"; }
 binaries_present() {
   local b
   for b in "$ETCD_BIN/etcd" "$KWOK_BIN/kwok" "$KUSTOMIZE_BIN/kustomize" "$SOPS_BIN/sops" "$AGE_BIN/age-keygen" \
+    "$REGISTRY_BIN/registry" \
     "$KUBERNETES_BIN/kube-apiserver" \
     "$KUBERNETES_BIN/kube-controller-manager" "$KUBERNETES_BIN/kube-scheduler" "$KUBERNETES_BIN/kubectl"; do
     [ -x "$b" ] || return 1

@@ -17,6 +17,8 @@ KUSTOMIZE_VERSION=v5.8.1
 # age's tools generate the keys the tests encrypt for.
 SOPS_VERSION=v3.13.3
 AGE_VERSION=v1.3.2
+# distribution's registry, for the OCIRepository tests' artifacts (pushed there by the real flux CLI).
+REGISTRY_VERSION=v3.1.2
 # The real flux CLI the compatibility tests run against sluice (dev/flux/build-cli.sh).
 FLUX_CLI_VERSION=v2.9.5
 # Flux's controllers, for the tests that run them beside sluice (dev/flux/build-controllers.sh): v1.9.4, the
@@ -42,3 +44,4 @@ KWOK_BIN=$SLUICE_CACHE_DIR/bin/kwok-$KWOK_VERSION
 KUSTOMIZE_BIN=$SLUICE_CACHE_DIR/bin/kustomize-$KUSTOMIZE_VERSION
 SOPS_BIN=$SLUICE_CACHE_DIR/bin/sops-$SOPS_VERSION
 AGE_BIN=$SLUICE_CACHE_DIR/bin/age-$AGE_VERSION
+REGISTRY_BIN=$SLUICE_CACHE_DIR/bin/registry-$REGISTRY_VERSION

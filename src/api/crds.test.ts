@@ -43,10 +43,10 @@ const gitRepositories = 'gitrepositories.source.toolkit.fluxcd.io';
 const kustomizations = 'kustomizations.kustomize.toolkit.fluxcd.io';
 
 describe('CRDs', () => {
-  it('are the GitRepository and Kustomization CRDs, sources first', () => {
+  it('are the GitRepository, OCIRepository and Kustomization CRDs, sources first', () => {
     assert.deepEqual(
       allCrds().map((c) => c.metadata.name),
-      [gitRepositories, kustomizations],
+      [gitRepositories, 'ocirepositories.source.toolkit.fluxcd.io', kustomizations],
     );
   });
 

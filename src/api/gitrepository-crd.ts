@@ -33,7 +33,8 @@ const include = objectField(
   ['repository'],
 );
 
-const artifact = objectField(
+/** A stored artifact, as every source kind publishes it. */
+export const artifact = objectField(
   'A tarball produced from one revision and served over HTTP.',
   {
     path: stringField('Location of the tarball relative to the storage root.'),

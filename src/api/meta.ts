@@ -58,6 +58,9 @@ export type Reason =
   | 'AuthenticationFailed'
   | 'URLInvalid'
   | 'RefNotFound'
+  | 'OCIArtifactPullFailed'
+  | 'OCIArtifactLayerOperationFailed'
+  | 'ReadOperationFailed'
   // Event reasons only.
   | 'NewArtifact';
 
@@ -142,8 +145,8 @@ export const FieldManager = {
   kustomizeController: 'kustomize-controller',
   /** A Kustomization's status (kustomize-controller's status manager). */
   kustomizationStatus: 'gotk-kustomize-controller',
-  /** A GitRepository's status (source-controller's name). */
-  gitRepositoryStatus: 'source-controller',
+  /** A source's status: a GitRepository's or an OCIRepository's (source-controller's name). */
+  sourceStatus: 'source-controller',
   /** What `sluice install` applies. */
   install: 'sluice',
   /** What `sluice create` applies. */

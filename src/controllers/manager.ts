@@ -13,6 +13,7 @@ import type { Metrics } from '../runtime/metrics.ts';
 import { Annotation, collectionPath } from '../api/meta.ts';
 import { GitRepositoryApi, type GitRepository } from '../api/gitrepository.ts';
 import { KustomizationApi, type Kustomization } from '../api/kustomization.ts';
+import { OCIRepositoryApi, type OCIRepository } from '../api/ocirepository.ts';
 import {
   DependentsIndex,
   judgesByExpression,
@@ -37,6 +38,7 @@ export interface ManagerOptions {
 
 export interface Caches {
   gitRepositories: Informer<GitRepository>;
+  ociRepositories: Informer<OCIRepository>;
   kustomizations: Informer<Kustomization>;
 }
 
@@ -63,15 +65,17 @@ const sourceKey = (ks: Kustomization): string =>
 export class Manager {
   readonly context: ControllerContext;
   private readonly options: ManagerOptions;
-  private readonly controllers: { git: Controller; kustomization: Controller };
+  private readonly controllers: { git: Controller; oci: Controller; kustomization: Controller };
 
   constructor(
     options: ManagerOptions,
-    reconcilers: { git: ReconcilerFactory; kustomization: ReconcilerFactory },
+    reconcilers: { git: ReconcilerFactory; oci: ReconcilerFactory; kustomization: ReconcilerFactory },
   ) {
     this.options = options;
     const log = options.log ?? silentLogger;
-    const informer = <T extends KubeObjectHeader>(api: typeof GitRepositoryApi | typeof KustomizationApi) =>
+    const informer = <T extends KubeObjectHeader>(
+      api: typeof GitRepositoryApi | typeof OCIRepositoryApi | typeof KustomizationApi,
+    ) =>
       new Informer<T>(options.client, {
         path: collectionPath(api, options.watchNamespace),
         labelSelector: options.watchLabelSelector,
@@ -81,6 +85,7 @@ export class Manager {
       objects: new ObjectClient(options.client),
       log,
       gitRepositories: informer<GitRepository>(GitRepositoryApi),
+      ociRepositories: informer<OCIRepository>(OCIRepositoryApi),
       kustomizations: informer<Kustomization>(KustomizationApi),
     };
     const webhook = { webhook: options.eventsAddr };
@@ -90,6 +95,13 @@ export class Manager {
       git: new Controller(reconcilers.git(this.context, sourceEvents), {
         kind: 'GitRepository',
         group: GitRepositoryApi.group,
+        log,
+        concurrency: 2,
+        metrics: options.metrics,
+      }),
+      oci: new Controller(reconcilers.oci(this.context, sourceEvents), {
+        kind: 'OCIRepository',
+        group: OCIRepositoryApi.group,
         log,
         concurrency: 2,
         metrics: options.metrics,
@@ -107,30 +119,50 @@ export class Manager {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.context.gitRepositories.start(), this.context.kustomizations.start()]);
+    await Promise.all([
+      this.context.gitRepositories.start(),
+      this.context.ociRepositories.start(),
+      this.context.kustomizations.start(),
+    ]);
     this.controllers.git.start();
+    this.controllers.oci.start();
     this.controllers.kustomization.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.controllers.git.stop(), this.controllers.kustomization.stop()]);
-    await Promise.all([this.context.gitRepositories.stop(), this.context.kustomizations.stop()]);
+    await Promise.all([
+      this.controllers.git.stop(),
+      this.controllers.oci.stop(),
+      this.controllers.kustomization.stop(),
+    ]);
+    await Promise.all([
+      this.context.gitRepositories.stop(),
+      this.context.ociRepositories.stop(),
+      this.context.kustomizations.stop(),
+    ]);
   }
 
   private watch(): void {
-    const { git, kustomization } = this.controllers;
+    const { git, oci, kustomization } = this.controllers;
     const enqueue = (controller: Controller) => (o: KubeObjectHeader) =>
       controller.enqueue(o.metadata?.namespace, o.metadata?.name ?? '');
-    this.context.gitRepositories.on({
-      added: enqueue(git),
-      updated: (previous, current) => {
-        if (needsReconcile(previous, current)) enqueue(git)(current);
-        const [before, after] = [previous.status?.artifact, current.status?.artifact];
-        if (before?.revision !== after?.revision) this.enqueueUsersOf(current);
-        // The same revision stored again (e.g. after a restart lost the artifact): wake whoever is not Ready.
-        else if (after && before?.lastUpdateTime !== after.lastUpdateTime) this.enqueueUsersOf(current, true);
-      },
-    });
+    const watchSource = <S extends GitRepository | OCIRepository>(
+      informer: Informer<S>,
+      controller: Controller,
+    ) =>
+      informer.on({
+        added: enqueue(controller),
+        updated: (previous, current) => {
+          if (needsReconcile(previous, current)) enqueue(controller)(current);
+          const [before, after] = [previous.status?.artifact, current.status?.artifact];
+          if (before?.revision !== after?.revision) this.enqueueUsersOf(current);
+          // The same revision stored again (e.g. after a restart lost the artifact): wake whoever is not Ready.
+          else if (after && before?.lastUpdateTime !== after.lastUpdateTime)
+            this.enqueueUsersOf(current, true);
+        },
+      });
+    watchSource(this.context.gitRepositories, git);
+    watchSource(this.context.ociRepositories, oci);
     const dependents = new DependentsIndex();
     this.context.kustomizations.on({
       added: (ks) => {
@@ -166,6 +198,7 @@ export class Manager {
         deleted: (o) => metrics.recordStatus(o, true),
       });
     record(this.context.gitRepositories);
+    record(this.context.ociRepositories);
     record(this.context.kustomizations);
   }
 
@@ -173,10 +206,10 @@ export class Manager {
    * A new artifact: queue the Kustomizations built from it, except those already at that revision and
    * healthy or busy with it (Flux's rule, so a status write does not trigger a second reconcile).
    */
-  private enqueueUsersOf(source: GitRepository, restored = false): void {
+  private enqueueUsersOf(source: GitRepository | OCIRepository, restored = false): void {
     const revision = source.status?.artifact?.revision;
     if (!revision) return;
-    const key = `GitRepository/${source.metadata.namespace}/${source.metadata.name}`;
+    const key = `${source.kind}/${source.metadata.namespace}/${source.metadata.name}`;
     const users = this.context.kustomizations.list().filter((ks) => sourceKey(ks) === key);
     // Dependencies first, so a pipeline's stages are taken in order by the workers.
     for (const ks of sortByDependencies(users)) {

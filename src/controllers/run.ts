@@ -10,6 +10,7 @@ import { ArtifactStore } from '../source/artifact.ts';
 import { serveFiles } from '../runtime/server.ts';
 import { Manager } from './manager.ts';
 import { gitRepositoryReconciler } from './gitrepository/reconciler.ts';
+import { ociRepositoryReconciler } from './ocirepository/reconciler.ts';
 import { kustomizationReconciler, type KustomizeFeatureGates } from './kustomization/reconciler.ts';
 
 export interface ControllerOptions {
@@ -75,6 +76,7 @@ export async function runControllers(options: ControllerOptions): Promise<Runnin
           store,
           advertiseBase: advertised,
         }),
+      oci: (ctx, events) => ociRepositoryReconciler(ctx, events, { store, advertiseBase: advertised }),
       kustomization: (ctx, events) =>
         kustomizationReconciler(ctx, events, {
           store,

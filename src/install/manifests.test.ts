@@ -53,6 +53,7 @@ describe('install manifests', () => {
       objects.map((o) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`),
       [
         'CustomResourceDefinition//gitrepositories.source.toolkit.fluxcd.io',
+        'CustomResourceDefinition//ocirepositories.source.toolkit.fluxcd.io',
         'CustomResourceDefinition//kustomizations.kustomize.toolkit.fluxcd.io',
         'Namespace//ops',
         'ServiceAccount/ops/sluice-controller',

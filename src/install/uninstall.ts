@@ -4,6 +4,7 @@
 // deletes those objects), and the namespace unless asked to keep it.
 import { allCrds } from '../api/crds.ts';
 import { GitRepositoryApi } from '../api/gitrepository.ts';
+import { OCIRepositoryApi } from '../api/ocirepository.ts';
 import { KustomizationApi } from '../api/kustomization.ts';
 import { collectionPath, type ApiType } from '../api/meta.ts';
 import { ContentType, type KubeClient, type KubeObject } from '../kube/client.ts';
@@ -89,7 +90,7 @@ export async function uninstall(
 export type FinalizerRemoval = { subject: string } | { failure: string };
 
 /**
- * Takes sluice's and any other finalizers off every GitRepository and Kustomization, in `namespace` or in all,
+ * Takes sluice's and any other finalizers off every GitRepository, OCIRepository and Kustomization, in `namespace` or in all,
  * so that deleting them (or their namespace, or their CRDs) cannot hang on a controller that is gone; what they
  * applied stays. An object already gone is skipped; every other failure is reported and the rest still run.
  */
@@ -97,7 +98,7 @@ export async function* removeFinalizers(
   client: KubeClient,
   options: { namespace?: string; dryRun?: boolean },
 ): AsyncGenerator<FinalizerRemoval> {
-  for (const api of [GitRepositoryApi, KustomizationApi]) {
+  for (const api of [GitRepositoryApi, OCIRepositoryApi, KustomizationApi]) {
     let items: KubeObject[];
     try {
       items = await listAll(client, api, options.namespace);

@@ -35,7 +35,14 @@ describe(
     it('announces the measured cold build time, shows each step with its elapsed time, then starts', async () => {
       cache = await mkdtemp(path.join(tmpdir(), 'sluice-cache-'));
       await mkdir(path.join(cache, 'bin'));
-      for (const variable of ['ETCD_BIN', 'KWOK_BIN', 'KUBERNETES_BIN']) {
+      for (const variable of [
+        'ETCD_BIN',
+        'KWOK_BIN',
+        'KUBERNETES_BIN',
+        'SOPS_BIN',
+        'AGE_BIN',
+        'REGISTRY_BIN',
+      ]) {
         const real = await version(variable);
         await symlink(real, path.join(cache, 'bin', path.basename(real)));
       }

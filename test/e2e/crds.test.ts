@@ -149,10 +149,11 @@ describe('sluice CRDs on the API server', () => {
     await installCrds(ctx.client, { timeoutMs: 60_000, log: (line) => installed.push(line) });
   });
 
-  it('installs the CRDs and waits until both are established', () => {
+  it('installs the CRDs and waits until each is established', () => {
     assert.equal(installed[0], '► installing CRDs');
     for (const name of [
       'gitrepositories.source.toolkit.fluxcd.io',
+      'ocirepositories.source.toolkit.fluxcd.io',
       'kustomizations.kustomize.toolkit.fluxcd.io',
     ]) {
       assert.ok(installed.includes(`✔ CustomResourceDefinition/${name} established`), installed.join('\n'));
@@ -167,6 +168,7 @@ describe('sluice CRDs on the API server', () => {
       [
         'CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io unchanged',
         'CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io unchanged',
+        'CustomResourceDefinition/ocirepositories.source.toolkit.fluxcd.io unchanged',
       ],
     );
   });
@@ -413,15 +415,16 @@ describe('sluice CRDs on the API server', () => {
 
   // `sluice install` itself also installs the controller (namespace, RBAC, Deployment), so it runs on a cluster
   // of its own: test/e2e/install.test.ts.
-  it('sluice install --export prints the two CRDs as YAML, before the controller', async () => {
+  it('sluice install --export prints the three CRDs as YAML, before the controller', async () => {
     const { stdout } = await run(node, [cli, 'install', '--export'], { cwd: repoRoot });
     const documents = parseAllDocuments(stdout);
     assert.ok(Array.isArray(documents), 'the output is not a YAML stream');
     const objects = documents.map((d) => d.toJS() as KubeObject);
     assert.deepEqual(
-      objects.slice(0, 2).map((o) => [o.kind, o.metadata?.name]),
+      objects.slice(0, 3).map((o) => [o.kind, o.metadata?.name]),
       [
         ['CustomResourceDefinition', 'gitrepositories.source.toolkit.fluxcd.io'],
+        ['CustomResourceDefinition', 'ocirepositories.source.toolkit.fluxcd.io'],
         ['CustomResourceDefinition', 'kustomizations.kustomize.toolkit.fluxcd.io'],
       ],
     );

@@ -122,6 +122,7 @@ describe(
 
     const crdRefs: ObjectRef[] = [
       'gitrepositories.source.toolkit.fluxcd.io',
+      'ocirepositories.source.toolkit.fluxcd.io',
       'kustomizations.kustomize.toolkit.fluxcd.io',
     ].map((name) => ({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name }));
     const jobRef = { apiVersion: 'batch/v1', kind: 'Job', namespace: appsNs, name: 'migrate' };

@@ -79,10 +79,11 @@ describe('Kustomization bad input', () => {
       message: /kustomization path not found: .*\.\./,
     },
     {
-      name: 'oci-source',
-      spec: { path: './good', sourceRef: { kind: 'OCIRepository', name: 'app' } },
+      name: 'bucket-source',
+      spec: { path: './good', sourceRef: { kind: 'Bucket', name: 'app' } },
       reason: 'ArtifactFailed',
-      message: /^sourceRef\.kind OCIRepository is not supported by sluice yet: use a GitRepository$/,
+      message:
+        /^sourceRef\.kind Bucket is not supported by sluice yet: use a GitRepository or an OCIRepository$/,
     },
     {
       name: 'no-source',

@@ -13,6 +13,7 @@ import {
   type RunningControllers,
 } from '../../src/controllers/run.ts';
 import { GitRepositoryApi } from '../../src/api/gitrepository.ts';
+import { OCIRepositoryApi } from '../../src/api/ocirepository.ts';
 import { KustomizationApi } from '../../src/api/kustomization.ts';
 import { createLogger, type Logger } from '../../src/runtime/logger.ts';
 import { Writable } from 'node:stream';
@@ -93,7 +94,7 @@ export function useControllerEnv(prefix: string, options: ControllerEnvOptions =
   after(async () => {
     if (!env.client || env.skipReason) return;
     const signal = AbortSignal.timeout(30_000);
-    for (const api of [KustomizationApi, GitRepositoryApi]) {
+    for (const api of [KustomizationApi, GitRepositoryApi, OCIRepositoryApi]) {
       const path = `/apis/${api.group}/${api.version}/namespaces/${env.namespace}/${api.plural}`;
       const list = await env.client.get<{ items: KubeObject[] }>(path);
       for (const item of list.items) {
@@ -140,11 +141,15 @@ export function kustomization(env: ControllerEnv, name: string, spec: Record<str
 /** Asks for a reconcile now, as `flux reconcile` does: a new reconcile.fluxcd.io/requestedAt value. */
 export async function requestReconcile(
   env: ControllerEnv,
-  kind: 'GitRepository' | 'Kustomization',
+  kind: 'GitRepository' | 'OCIRepository' | 'Kustomization',
   name: string,
   value = String(Date.now()),
 ): Promise<void> {
-  const api = kind === 'GitRepository' ? GitRepositoryApi : KustomizationApi;
+  const api = {
+    GitRepository: GitRepositoryApi,
+    OCIRepository: OCIRepositoryApi,
+    Kustomization: KustomizationApi,
+  }[kind];
   await env.objects.patch(
     { apiVersion: api.apiVersion, kind, namespace: env.namespace, name },
     { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': value } } },

@@ -7,15 +7,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { GitRepository, GitRepositoryStatus } from '../../api/gitrepository.ts';
 import { GitRepositoryApi } from '../../api/gitrepository.ts';
-import { Annotation, FieldManager } from '../../api/meta.ts';
-import { gitRepositoryTimeoutOf, parseDuration } from '../../api/duration.ts';
-import { withJitter, type ReconcileFunc } from '../../runtime/controller.ts';
+import { Annotation } from '../../api/meta.ts';
+import { gitRepositoryTimeoutOf } from '../../api/duration.ts';
+import type { ReconcileFunc } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { deleteCondition, setCondition } from '../../runtime/conditions.ts';
 import { buildArtifact, type ArtifactStore, artifactUrl, leftOutSymlinksKey } from '../../source/artifact.ts';
 import { checkout, lsRemote, type GitCredentials } from '../../source/git.ts';
 import { GitError } from '../../source/errors.ts';
-import { Pass, ReconcileError, reconcileWith } from '../reconcile.ts';
+import { ReconcileError, type Pass } from '../reconcile.ts';
+import { refuseUnsupported, sourceReconciler } from '../source.ts';
 import type { ControllerContext } from '../manager.ts';
 import { errorMessage } from '../../errors.ts';
 
@@ -32,36 +33,27 @@ export function gitRepositoryReconciler(
   events: EventRecorder,
   options: GitRepositoryOptions,
 ): ReconcileFunc {
-  return reconcileWith<GitRepository, GitPass>(ctx, {
+  return sourceReconciler(ctx, events, {
     api: GitRepositoryApi,
     failureReason: 'GitOperationFailed',
-    pass: (repo, request) =>
-      new Pass(repo, request, {
-        objects: ctx.objects,
-        events,
-        statusManager: FieldManager.gitRepositoryStatus,
-      }),
-    finalize: (pass) =>
-      options.store.removeAll(GitRepositoryApi.kind, pass.request.namespace, pass.request.name),
-    async reconcile(pass) {
-      await reconcileArtifact(pass);
-      return { requeueAfterMs: withJitter(parseDuration(pass.object.spec.interval, 'spec.interval')) };
-    },
-    async failed(pass, error) {
-      setCondition(pass.status, pass.generation, {
-        type: 'FetchFailed',
-        status: 'True',
-        reason: error.reason,
-        message: error.message,
-      });
-      throw error; // retried with backoff, as Flux's source-controller does
-    },
+    store: options.store,
+    fetch: reconcileArtifact,
   });
 
   /** The remote revision, and a new artifact when it is not the stored one. */
   async function reconcileArtifact(pass: GitPass): Promise<void> {
     const { object: repo, status } = pass;
-    refuseUnsupported(repo);
+    const { spec } = repo;
+    refuseUnsupported(
+      [
+        spec.include?.length ? 'spec.include (other GitRepositories copied into the artifact)' : undefined,
+        spec.verify ? 'spec.verify (commit signature verification)' : undefined,
+        spec.provider && spec.provider !== 'generic' ? `spec.provider '${spec.provider}'` : undefined,
+        spec.proxySecretRef ? 'spec.proxySecretRef' : undefined,
+      ],
+      'GitOperationFailed',
+      'fetch the repository',
+    );
     const credentials = await readCredentials(repo);
     const timeout = gitRepositoryTimeoutOf(repo.spec);
     let remote;
@@ -154,21 +146,6 @@ export function gitRepositoryReconciler(
       message: stored,
     });
     pass.setReady('True', 'Succeeded', stored);
-  }
-
-  /** Fields of Flux's GitRepository that sluice does not implement: a clear stall, never a silent artifact. */
-  function refuseUnsupported(repo: GitRepository): void {
-    const { spec } = repo;
-    const unsupported = [
-      spec.include?.length ? 'spec.include (other GitRepositories copied into the artifact)' : undefined,
-      spec.verify ? 'spec.verify (commit signature verification)' : undefined,
-      spec.provider && spec.provider !== 'generic' ? `spec.provider '${spec.provider}'` : undefined,
-      spec.proxySecretRef ? 'spec.proxySecretRef' : undefined,
-    ].filter((field): field is string => field !== undefined);
-    if (unsupported.length > 0) {
-      const message = `${unsupported.join(', ')} ${unsupported.length > 1 ? 'are' : 'is'} not supported by sluice yet; remove ${unsupported.length > 1 ? 'them' : 'it'} to fetch the repository`;
-      throw new ReconcileError('GitOperationFailed', message, { stalled: true });
-    }
   }
 
   /** The Secret named by spec.secretRef, decoded; it must live in the GitRepository's namespace. */

@@ -5,6 +5,7 @@
 import type { Kustomization, ResourceRef } from '../../api/kustomization.ts';
 import { KustomizationApi, DeletionPolicy, SourceKind } from '../../api/kustomization.ts';
 import { GitRepositoryApi, type Artifact, type GitRepository } from '../../api/gitrepository.ts';
+import { OCIRepositoryApi, type OCIRepository } from '../../api/ocirepository.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { FieldManager, SluiceAnnotation } from '../../api/meta.ts';
 import { formatDuration, intervalOf, retryIntervalOf, timeoutOf } from '../../api/duration.ts';
@@ -186,9 +187,10 @@ export function kustomizationReconciler(
       const message = `can't access '${kind}/${sourceNamespace}/${name}', cross-namespace references have been blocked`;
       throw new ReconcileError('AccessDenied', message, { stalled: true });
     }
-    if (ks.spec.sourceRef.kind !== SourceKind.gitRepository) {
+    const served: string[] = [SourceKind.gitRepository, SourceKind.ociRepository];
+    if (!served.includes(ks.spec.sourceRef.kind)) {
       // Not a missing object: a kind sluice has no controller for. Stall until the spec changes.
-      const message = `sourceRef.kind ${ks.spec.sourceRef.kind} is not supported by sluice yet: use a GitRepository`;
+      const message = `sourceRef.kind ${ks.spec.sourceRef.kind} is not supported by sluice yet: use a GitRepository or an OCIRepository`;
       throw new ReconcileError('ArtifactFailed', message, { stalled: true });
     }
     const source = await getSource(ks);
@@ -326,6 +328,10 @@ export function kustomizationReconciler(
       lap('health');
 
       status.lastAppliedRevision = artifact.revision;
+      // An OCI artifact says which commit it was pushed from (flux push artifact --revision).
+      const origin = artifact.metadata?.['org.opencontainers.image.revision'];
+      if (origin) status.lastAppliedOriginRevision = origin;
+      else delete status.lastAppliedOriginRevision;
       pass.setReady('True', 'ReconciliationSucceeded', `Applied revision: ${artifact.revision}`);
       record(pass, 'ReconciliationSucceeded', Date.now() - started);
     } catch (error) {
@@ -629,14 +635,18 @@ export function kustomizationReconciler(
    * The source, from the informer's cache; when the cache does not have it, from the API server, since a source
    * applied just before its Kustomizations may not have reached the cache yet.
    */
-  async function getSource(ks: Kustomization): Promise<GitRepository | undefined> {
+  async function getSource(ks: Kustomization): Promise<GitRepository | OCIRepository | undefined> {
     const ref = ks.spec.sourceRef;
     const namespace = ref.namespace || ks.metadata.namespace;
+    const [cache, api] =
+      ref.kind === SourceKind.ociRepository
+        ? [ctx.ociRepositories, OCIRepositoryApi]
+        : [ctx.gitRepositories, GitRepositoryApi];
     return (
-      ctx.gitRepositories.get(namespace, ref.name) ??
-      (await ctx.objects.get<GitRepository & KubeObject>({
-        apiVersion: GitRepositoryApi.apiVersion,
-        kind: GitRepositoryApi.kind,
+      cache.get(namespace, ref.name) ??
+      (await ctx.objects.get<(GitRepository | OCIRepository) & KubeObject>({
+        apiVersion: api.apiVersion,
+        kind: api.kind,
         namespace,
         name: ref.name,
       }))
