@@ -165,6 +165,7 @@ describe(
         exported.map((o) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`),
         [
           'CustomResourceDefinition//gitrepositories.source.toolkit.fluxcd.io',
+          'CustomResourceDefinition//ocirepositories.source.toolkit.fluxcd.io',
           'CustomResourceDefinition//kustomizations.kustomize.toolkit.fluxcd.io',
           `Namespace//${ns}`,
           `ServiceAccount/${ns}/sluice-controller`,
@@ -200,12 +201,14 @@ describe(
         `► installing components in ${ns} namespace`,
         'CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io created',
         'CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io created',
+        'CustomResourceDefinition/ocirepositories.source.toolkit.fluxcd.io created',
         `Namespace/${ns} created`,
         `ClusterRoleBinding/sluice-controller-${ns} created`,
         `ServiceAccount/${ns}/sluice-controller created`,
         `Service/${ns}/sluice-controller created`,
         `Deployment/${ns}/sluice-controller created`,
         '✔ CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io established',
+        '✔ CustomResourceDefinition/ocirepositories.source.toolkit.fluxcd.io established',
         '✔ CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io established',
         '◎ verifying installation',
         '✔ sluice-controller: deployment ready',
@@ -217,7 +220,7 @@ describe(
 
       const again = await sluice('install', '-n', ns);
       assert.equal(again.code, 0, again.stderr);
-      assert.equal(lines(again.stderr).filter((l) => l.endsWith(' unchanged')).length, 7, again.stderr);
+      assert.equal(lines(again.stderr).filter((l) => l.endsWith(' unchanged')).length, 8, again.stderr);
     });
 
     it("runs the controller as the Deployment does, on the ServiceAccount's token, and reconciles a Job", async () => {
@@ -305,7 +308,7 @@ describe(
       const checked = await sluice('check', '-n', ns);
       assert.equal(checked.code, 0, checked.stderr);
       const report = lines(checked.stderr);
-      assert.equal(report.length, 11, checked.stderr);
+      assert.equal(report.length, 12, checked.stderr);
       assert.equal(report[0], '► checking prerequisites');
       assert.match(report[1] as string, /^✔ Kubernetes 1\.\d+\.\d+ >=1\.30\.0-0$/);
       assert.deepEqual(report.slice(2, 5), [
@@ -321,6 +324,7 @@ describe(
         `✔ controller version ${version}`,
         '► checking crds',
         '✔ gitrepositories.source.toolkit.fluxcd.io/v1',
+        '✔ ocirepositories.source.toolkit.fluxcd.io/v1',
         '✔ kustomizations.kustomize.toolkit.fluxcd.io/v1',
         '✔ all checks passed',
       ]);
@@ -445,6 +449,7 @@ spec:
         `✔ Kustomization/${ns}/app finalizers deleted`,
         '► deleting toolkit.fluxcd.io custom resource definitions',
         '✔ CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io deleted',
+        '✔ CustomResourceDefinition/ocirepositories.source.toolkit.fluxcd.io deleted',
         '✔ CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io deleted',
         `✔ Namespace/${ns} deleted`,
         '✔ uninstall finished',

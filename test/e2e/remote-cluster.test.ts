@@ -34,6 +34,7 @@ const files = {
   'app/deployment.yaml': deploymentManifest(),
   'app/config.yaml': configMap('web-config'),
   'other/cm.yaml': configMap('must-not-land'),
+  'local/cm.yaml': configMap('on-management'),
 };
 
 describe('spec.kubeConfig: applying to a remote cluster', () => {
@@ -131,6 +132,13 @@ describe('spec.kubeConfig: applying to a remote cluster', () => {
         e.id.endsWith('_web_apps_Deployment'),
       ),
     );
+  });
+
+  it('a Kustomization on the management cluster waits for one that applies to the remote cluster', async () => {
+    await create(env, kustomization(env, 'after-remote', { path: './local', dependsOn: [{ name: 'web' }] }));
+    await waitForReady(env, 'after-remote', 'True', 'ReconciliationSucceeded');
+    assert.ok(await onManagement('ConfigMap', 'on-management'), 'applied on the management cluster');
+    assert.equal(await onRemote('ConfigMap', 'on-management'), undefined, 'and not on the remote cluster');
   });
 
   it('sluice diff compares with the remote cluster', async () => {
