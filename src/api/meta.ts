@@ -61,6 +61,7 @@ export type Reason =
   | 'OCIArtifactPullFailed'
   | 'OCIArtifactLayerOperationFailed'
   | 'ReadOperationFailed'
+  | 'IncludeUnavailable'
   // Event reasons only.
   | 'NewArtifact';
 

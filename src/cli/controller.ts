@@ -20,6 +20,7 @@ interface ControllerFlags {
   crossNamespaceRefs: boolean;
   defaultServiceAccount?: string;
   failedJobLogLines: number;
+  sopsAgeSecret?: string;
   storagePath?: string;
   storageAdvAddr?: string;
   storageAddr: string;
@@ -80,6 +81,10 @@ export function controllerCommand(): Command {
       .option(
         '--default-service-account <name>',
         "service account to impersonate, in the Kustomization's namespace, when it sets no serviceAccountName",
+      )
+      .option(
+        '--sops-age-secret <name>',
+        "Secret in the controller's namespace whose *.agekey entries decrypt the Kustomizations whose spec.decryption names no secretRef (Flux's --sops-age-secret)",
       )
       .option(
         '--failed-job-log-lines <lines>',
@@ -183,6 +188,7 @@ export function controllerCommand(): Command {
             noCrossNamespaceRefs: flags.crossNamespaceRefs,
             defaultServiceAccount: flags.defaultServiceAccount,
             failedJobLogLines: flags.failedJobLogLines,
+            sopsAgeSecret: flags.sopsAgeSecret,
             storagePath: flags.storagePath,
             storageAdvertiseBase: flags.storageAdvAddr,
             storageAddr: flags.storageAddr === '0' ? undefined : flags.storageAddr,

@@ -162,6 +162,17 @@ export class Manager {
         },
       });
     watchSource(this.context.gitRepositories, git);
+    // A GitRepository that includes another builds its artifact again when the included one's changes.
+    this.context.gitRepositories.on({
+      updated: (previous, current) => {
+        if (previous.status?.artifact?.digest === current.status?.artifact?.digest) return;
+        const { namespace, name } = current.metadata;
+        for (const includer of this.context.gitRepositories.list()) {
+          const includes = includer.spec.include?.some((i) => i.repository.name === name);
+          if (includes && includer.metadata.namespace === namespace) enqueue(git)(includer);
+        }
+      },
+    });
     watchSource(this.context.ociRepositories, oci);
     const dependents = new DependentsIndex();
     this.context.kustomizations.on({

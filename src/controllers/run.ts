@@ -29,6 +29,8 @@ export interface ControllerOptions {
   defaultServiceAccount?: string;
   /** A failed Job's Warning event carries this many of its last log lines (0 or unset: off). */
   failedJobLogLines?: number;
+  /** Flux's --sops-age-secret: in runtimeNamespace, its *.agekey entries decrypt where no secretRef is named. */
+  sopsAgeSecret?: string;
   /** Where artifacts are kept; a fresh temporary directory when unset. */
   storagePath?: string;
   /** The host[:port] (or base URL) advertised in artifact URLs. */
@@ -86,6 +88,9 @@ export async function runControllers(options: ControllerOptions): Promise<Runnin
           noCrossNamespaceRefs: options.noCrossNamespaceRefs,
           defaultServiceAccount: options.defaultServiceAccount,
           failedJobLogLines: options.failedJobLogLines,
+          sopsAgeSecret: options.sopsAgeSecret
+            ? { namespace: options.runtimeNamespace ?? 'flux-system', name: options.sopsAgeSecret }
+            : undefined,
           featureGates: options.featureGates,
         }),
     },

@@ -20,14 +20,18 @@ const keyServices: Record<string, string> = {
 export const supportedKeys = 'age (*.agekey entries) and OpenPGP (*.asc entries)';
 
 /** The keys in a Secret's `data` (base64 values); `secret` is `namespace/name`, for errors. */
-export function decryptionKeys(secret: string, data: Record<string, string>): DecryptionKeys {
+export function decryptionKeys(
+  secret: string,
+  data: Record<string, string>,
+  label = 'sops decryption Secret',
+): DecryptionKeys {
   const keys: DecryptionKeys = { age: [], pgp: [] };
   for (const [entry, encoded] of Object.entries(data)) {
     const value = Buffer.from(encoded, 'base64').toString('utf8');
     const service = keyServices[entry];
     if (service) {
       throw new Error(
-        `sops decryption Secret '${secret}' has '${entry}': ${service} is not supported by sluice; use ${supportedKeys}`,
+        `${label} '${secret}' has '${entry}': ${service} is not supported by sluice; use ${supportedKeys}`,
       );
     }
     try {
@@ -35,7 +39,7 @@ export function decryptionKeys(secret: string, data: Record<string, string>): De
       else if (entry.endsWith('.asc')) keys.pgp.push(dearmorPrivateKey(value));
     } catch (error) {
       throw new Error(
-        `failed to import '${entry}' data from sops decryption Secret '${secret}': ${(error as Error).message}`,
+        `failed to import '${entry}' data from ${label} '${secret}': ${(error as Error).message}`,
         { cause: error },
       );
     }

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../src/kube/client.ts';
 import { SshGitServer, sshKeyPair, type SshKeyPair } from '../../dev/ssh-server.ts';
-import { condition, waitForObject } from '../../dev/cluster.ts';
+import { condition } from '../../dev/cluster.ts';
 import {
   create,
   gitPath,
@@ -15,6 +15,7 @@ import {
   ksPath,
   recordingLogger,
   useControllerEnv,
+  waitForSource,
   waitForApplied,
 } from '../support/controller.ts';
 
@@ -51,14 +52,9 @@ describe('GitRepository over ssh (real sshd)', () => {
 
   const repository = (name: string, secretName: string) =>
     gitRepository(env, name, { url: server.url('app'), secretRef: { name: secretName } });
-  const waitForRepo = (name: string, status: 'True' | 'False') =>
-    waitForObject(env.client, gitPath(env), name, (o) => condition(o, 'Ready')?.status === status, {
-      description: `GitRepository ${name} Ready=${status}`,
-    });
-
   it('fetches with the identity and known_hosts of its Secret, and a Kustomization applies it', async () => {
     await create(env, repository('app', 'ssh-good'));
-    const repo = await waitForRepo('app', 'True');
+    const repo = await waitForSource(env, 'GitRepository', 'app', 'True');
     const artifact = (repo['status'] as { artifact?: { revision: string } }).artifact;
     assert.equal(artifact?.revision, `main@sha1:${commit}`);
     await create(env, kustomization(env, 'over-ssh', { path: './deploy' }));
@@ -75,13 +71,13 @@ describe('GitRepository over ssh (real sshd)', () => {
 
   it('refuses a server whose host key is not the one in known_hosts', async () => {
     await create(env, repository('wrong-host', 'ssh-wrong-host'));
-    const repo = await waitForRepo('wrong-host', 'False');
+    const repo = await waitForSource(env, 'GitRepository', 'wrong-host', 'False');
     assert.match(condition(repo, 'Ready')?.message ?? '', /host key verification failed/i);
   });
 
   it('is refused by the server with an identity it does not know', async () => {
     await create(env, repository('wrong-identity', 'ssh-wrong-identity'));
-    const repo = await waitForRepo('wrong-identity', 'False');
+    const repo = await waitForSource(env, 'GitRepository', 'wrong-identity', 'False');
     assert.match(condition(repo, 'Ready')?.message ?? '', /permission denied \(publickey\)/i);
   });
 

@@ -9,20 +9,19 @@ import type { KubeObject } from '../../src/kube/client.ts';
 import { OCIRepositoryApi } from '../../src/api/ocirepository.ts';
 import { OciRegistry, pushArtifact } from '../../dev/registry.ts';
 import { scratchDir } from '../../dev/fixtures.ts';
-import { condition, waitForObject } from '../../dev/cluster.ts';
+import { condition } from '../../dev/cluster.ts';
 import {
   create,
   kustomization,
   requestReconcile,
   useControllerEnv,
+  waitForSource,
   waitForReady,
 } from '../support/controller.ts';
 
 const user = { username: 'robot', password: 'registry-password' };
 const configMap = (name: string, version: string) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  version: "${version}"\n`;
-const ociPath = (namespace: string) =>
-  `/apis/${OCIRepositoryApi.group}/${OCIRepositoryApi.version}/namespaces/${namespace}/${OCIRepositoryApi.plural}`;
 const scratch = await scratchDir('oci');
 
 describe('OCIRepository (real registry, flux push artifact)', () => {
@@ -77,27 +76,13 @@ describe('OCIRepository (real registry, flux push artifact)', () => {
       ...spec,
     },
   });
-  const waitForRepo = (
-    name: string,
-    status: 'True' | 'False',
-    extra: (o: KubeObject) => boolean = () => true,
-  ) =>
-    waitForObject(
-      env.client,
-      ociPath(env.namespace),
-      name,
-      (o) => condition(o, 'Ready')?.status === status && extra(o),
-      {
-        description: `OCIRepository ${name} Ready=${status}`,
-      },
-    );
   const artifactOf = (o: KubeObject) =>
     (o['status'] as { artifact?: { revision: string; path: string; metadata?: Record<string, string> } })
       .artifact;
 
   it('a tag: revision <tag>@<digest>, and a Kustomization applies it with the origin revision', async () => {
     await create(env, ociRepository('by-tag', { ref: { tag: 'v1.0.0' } }));
-    const repo = await waitForRepo('by-tag', 'True');
+    const repo = await waitForSource(env, 'OCIRepository', 'by-tag', 'True');
     const revision = `v1.0.0@${digests['1.0.0']}`;
     assert.equal(artifactOf(repo)?.revision, revision);
     assert.equal(condition(repo, 'Ready')?.message, `stored artifact for digest '${revision}'`);
@@ -152,9 +137,15 @@ describe('OCIRepository (real registry, flux push artifact)', () => {
         layerSelector: { mediaType: 'application/vnd.cncf.flux.content.v1.tar+gzip', operation: 'copy' },
       }),
     );
-    assert.equal(artifactOf(await waitForRepo('by-semver', 'True'))?.revision, `v1.1.0@${digests['1.1.0']}`);
-    assert.equal(artifactOf(await waitForRepo('by-digest', 'True'))?.revision, digests['2.0.0']);
-    await waitForRepo('copied', 'True');
+    assert.equal(
+      artifactOf(await waitForSource(env, 'OCIRepository', 'by-semver', 'True'))?.revision,
+      `v1.1.0@${digests['1.1.0']}`,
+    );
+    assert.equal(
+      artifactOf(await waitForSource(env, 'OCIRepository', 'by-digest', 'True'))?.revision,
+      digests['2.0.0'],
+    );
+    await waitForSource(env, 'OCIRepository', 'copied', 'True');
     await create(
       env,
       kustomization(env, 'from-copy', {
@@ -210,7 +201,7 @@ describe('OCIRepository (real registry, flux push artifact)', () => {
   for (const c of refused) {
     it(`${c.name}: Ready=False ${c.reason} with a clear message, and its Kustomization applies nothing`, async () => {
       await create(env, ociRepository(c.name, c.spec, c.secret));
-      const repo = await waitForRepo(c.name, 'False');
+      const repo = await waitForSource(env, 'OCIRepository', c.name, 'False');
       assert.equal(condition(repo, 'Ready')?.reason, c.reason);
       assert.match(condition(repo, 'Ready')?.message ?? '', c.message);
       assert.doesNotMatch(JSON.stringify(repo['status']), /registry-password/);

@@ -44,7 +44,11 @@ const scratch = await scratchDir('sops-cli');
 
 describe('SOPS decryption (spec.decryption)', () => {
   const controllerLog = recordingLogger();
-  const env = useControllerEnv('e2e-sops', { controller: { log: controllerLog.log } });
+  // The controller-wide age Secret (Flux's --sops-age-secret) lives in the controller's own namespace.
+  const runtimeNamespace = `e2e-sops-runtime-${process.pid}`;
+  const env = useControllerEnv('e2e-sops', {
+    controller: { log: controllerLog.log, runtimeNamespace, sopsAgeSecret: 'sops-age' },
+  });
   let age: AgeKey;
   let otherAge: AgeKey;
   let pgp: PgpKey;
@@ -76,6 +80,13 @@ describe('SOPS decryption (spec.decryption)', () => {
         age: [otherAge],
       }),
       'other-key/cm.yaml': configMap('beside-other-key'),
+      'controller-key/secret.yaml': await sopsEncrypt(
+        secret('db-controller-key', { password: plaintexts[3] ?? '' }),
+        {
+          ...forAge,
+          age: [otherAge],
+        },
+      ),
       'plain/cm.yaml': configMap('beside-bad-keys'),
     });
     await env.git.createRepo('app', files);
@@ -87,9 +98,26 @@ describe('SOPS decryption (spec.decryption)', () => {
     await keySecret('sops-keys', { 'age.agekey': b64(age.identity), 'pgp.asc': b64(pgp.armored) });
     await keySecret('bad-keys', { 'broken.agekey': b64('AGE-SECRET-KEY-1\nnot a key\n') });
     await keySecret('kms-keys', { 'sops.aws-kms': b64('aws_access_key_id: AKIA\n') });
+    await env.client.create('/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: runtimeNamespace, labels: { 'sluice.dev/e2e': 'true' } },
+    });
+    await env.objects.apply(
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'sops-age', namespace: runtimeNamespace },
+        data: { 'other.agekey': b64(otherAge.identity) },
+      },
+      { fieldManager: 'e2e-test' },
+    );
     await create(env, gitRepository(env, 'app'));
   });
   after(async () => {
+    await env.objects
+      ?.delete({ apiVersion: 'v1', kind: 'Namespace', name: runtimeNamespace })
+      .catch(() => undefined);
     await pgp?.remove();
     await scratch.remove();
   });
@@ -126,6 +154,15 @@ describe('SOPS decryption (spec.decryption)', () => {
     await create(env, kustomization(env, 'pgp', { path: './pgp', ...decryption('sops-keys') }));
     await waitForReady(env, 'pgp', 'True', 'ReconciliationSucceeded');
     assert.deepEqual(data(await live('Secret', 'db-pgp')), { password: plaintexts[1] });
+  });
+
+  it('without a secretRef, decrypts with the controller-wide age Secret (--sops-age-secret)', async () => {
+    await create(
+      env,
+      kustomization(env, 'controller-key', { path: './controller-key', decryption: { provider: 'sops' } }),
+    );
+    await waitForReady(env, 'controller-key', 'True', 'ReconciliationSucceeded');
+    assert.deepEqual(data(await live('Secret', 'db-controller-key')), { password: plaintexts[3] });
   });
 
   it('decrypts an encrypted env file before kustomize generates the migration Job’s Secret from it', async () => {

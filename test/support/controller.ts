@@ -190,6 +190,24 @@ export function waitForReady(
   );
 }
 
+/** Waits until a source's Ready condition has `status` (and `extra` holds), on a watch. */
+export function waitForSource(
+  env: ControllerEnv,
+  kind: 'GitRepository' | 'OCIRepository',
+  name: string,
+  status: 'True' | 'False',
+  extra: (source: KubeObject) => boolean = () => true,
+): Promise<KubeObject> {
+  const api = kind === 'GitRepository' ? GitRepositoryApi : OCIRepositoryApi;
+  return waitForObject(
+    env.client,
+    `/apis/${api.group}/${api.version}/namespaces/${env.namespace}/${api.plural}`,
+    name,
+    (source) => condition(source, 'Ready')?.status === status && extra(source),
+    { description: `${kind} ${name} Ready=${status}` },
+  );
+}
+
 /** Waits until the Kustomization is Ready, having applied `commit` of branch main. */
 export function waitForApplied(env: ControllerEnv, name: string, commit: string): Promise<KubeObject> {
   return waitForReady(

@@ -1,18 +1,30 @@
 // The GitRepository reconciler: resolve the ref's revision with a cheap ls-remote, and only when it differs
 // from the stored artifact (or the ignore rules changed) clone, archive and store a new artifact. Status and
 // events follow Flux's source-controller; a fetch failure is retried with backoff.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { GitRepository, GitRepositoryStatus } from '../../api/gitrepository.ts';
+import type {
+  Artifact,
+  GitRepository,
+  GitRepositoryInclude,
+  GitRepositoryStatus,
+} from '../../api/gitrepository.ts';
 import { GitRepositoryApi } from '../../api/gitrepository.ts';
 import { Annotation } from '../../api/meta.ts';
 import { gitRepositoryTimeoutOf } from '../../api/duration.ts';
 import type { ReconcileFunc } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { deleteCondition, setCondition } from '../../runtime/conditions.ts';
-import { buildArtifact, type ArtifactStore, artifactUrl, leftOutSymlinksKey } from '../../source/artifact.ts';
+import {
+  buildArtifact,
+  extractArtifact,
+  type ArtifactStore,
+  artifactUrl,
+  leftOutSymlinksKey,
+} from '../../source/artifact.ts';
+import type { KubeObject } from '../../kube/client.ts';
 import { checkout, lsRemote, type GitCredentials } from '../../source/git.ts';
 import { GitError } from '../../source/errors.ts';
 import { ReconcileError, type Pass } from '../reconcile.ts';
@@ -46,7 +58,6 @@ export function gitRepositoryReconciler(
     const { spec } = repo;
     refuseUnsupported(
       [
-        spec.include?.length ? 'spec.include (other GitRepositories copied into the artifact)' : undefined,
         spec.verify ? 'spec.verify (commit signature verification)' : undefined,
         spec.provider && spec.provider !== 'generic' ? `spec.provider '${spec.provider}'` : undefined,
         spec.proxySecretRef ? 'spec.proxySecretRef' : undefined,
@@ -66,6 +77,7 @@ export function gitRepositoryReconciler(
       throw fetchFailure(error);
     }
     const { ignore, recurseSubmodules, sparseCheckout } = repo.spec;
+    const included = await includedArtifacts(repo);
     const current = status.artifact;
     // As Flux: a new artifact when the revision, or what is taken from it, changed.
     const upToDate =
@@ -73,6 +85,11 @@ export function gitRepositoryReconciler(
       status.observedIgnore === ignore &&
       (status.observedRecurseSubmodules ?? false) === (recurseSubmodules ?? false) &&
       isDeepStrictEqual(status.observedSparseCheckout ?? [], sparseCheckout ?? []) &&
+      isDeepStrictEqual(status.observedInclude ?? [], repo.spec.include ?? []) &&
+      isDeepStrictEqual(
+        (status.includedArtifacts ?? []).map((a) => a.digest),
+        included.map(({ artifact }) => artifact.digest),
+      ) &&
       (await options.store.exists(current.path));
     if (!upToDate) {
       pass.progress(`building artifact: new upstream revision '${remote.revision}'`);
@@ -93,6 +110,7 @@ export function gitRepositoryReconciler(
         } catch (error) {
           throw fetchFailure(error);
         }
+        await copyIncluded(included, fetched.checkoutDir, workDir);
         status.artifact = await buildArtifact({
           store: options.store,
           kind: GitRepositoryApi.kind,
@@ -109,6 +127,13 @@ export function gitRepositoryReconciler(
         else delete status.observedRecurseSubmodules;
         if (sparseCheckout?.length) status.observedSparseCheckout = sparseCheckout;
         else delete status.observedSparseCheckout;
+        if (included.length > 0) {
+          status.observedInclude = repo.spec.include;
+          status.includedArtifacts = included.map(({ artifact }) => artifact);
+        } else {
+          delete status.observedInclude;
+          delete status.includedArtifacts;
+        }
         await pass.event(
           'Normal',
           `stored artifact for commit '${fetched.message.split('\n')[0]}'`,
@@ -146,6 +171,77 @@ export function gitRepositoryReconciler(
       message: stored,
     });
     pass.setReady('True', 'Succeeded', stored);
+  }
+
+  /** The artifacts of spec.include's GitRepositories (same namespace), each with where it goes. */
+  async function includedArtifacts(
+    repo: GitRepository,
+  ): Promise<{ include: GitRepositoryInclude; artifact: Artifact }[]> {
+    const namespace = repo.metadata.namespace ?? '';
+    const found = [];
+    for (const include of repo.spec.include ?? []) {
+      const name = include.repository.name;
+      const source =
+        ctx.gitRepositories.get(namespace, name) ??
+        (await ctx.objects.get<GitRepository & KubeObject>({
+          apiVersion: GitRepositoryApi.apiVersion,
+          kind: GitRepositoryApi.kind,
+          namespace,
+          name,
+        }));
+      if (!source) {
+        throw new ReconcileError(
+          'IncludeUnavailable',
+          `could not get resource for include '${name}': GitRepository "${name}" not found`,
+        );
+      }
+      const artifact = source.status?.artifact;
+      if (!artifact || !(await options.store.exists(artifact.path))) {
+        throw new ReconcileError(
+          'IncludeUnavailable',
+          `no artifact available for include '${name}': it has not stored one yet`,
+        );
+      }
+      found.push({ include, artifact });
+    }
+    return found;
+  }
+
+  /** Copies each included artifact's `fromPath` (its root by default) to `toPath` (its name) in the checkout. */
+  async function copyIncluded(
+    included: { include: GitRepositoryInclude; artifact: Artifact }[],
+    checkoutDir: string,
+    workDir: string,
+  ): Promise<void> {
+    for (const [i, { include, artifact }] of included.entries()) {
+      const name = include.repository.name;
+      const unpacked = path.join(workDir, `include-${i}`);
+      await extractArtifact(options.store.localPath(artifact.path), unpacked, artifact.digest);
+      try {
+        const inside = (root: string, relative: string) => {
+          const at = path.resolve(root, relative.replace(/^\/+/, ''));
+          return at === root || at.startsWith(root + path.sep) ? at : undefined;
+        };
+        const from = inside(unpacked, include.fromPath ?? '');
+        if (!from || !(await stat(from).catch(() => undefined))?.isDirectory()) {
+          throw new Error(`fromPath '${include.fromPath}' is not a directory of its artifact`);
+        }
+        const to = inside(checkoutDir, include.toPath || name);
+        if (!to || to === checkoutDir) {
+          throw new Error(`toPath '${include.toPath}' must be a directory inside the artifact, not its root`);
+        }
+        await rm(to, { recursive: true, force: true });
+        await cp(from, to, { recursive: true });
+      } catch (error) {
+        throw new ReconcileError(
+          'IncludeUnavailable',
+          `failed to copy include '${name}': ${errorMessage(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
   }
 
   /** The Secret named by spec.secretRef, decoded; it must live in the GitRepository's namespace. */

@@ -90,6 +90,8 @@ export interface BuildOptions {
   strictSubstitutions?: boolean;
   /** Files a generated kustomization.yaml leaves out (`sluice build --ignore-paths`). */
   ignore?: PathMatcher;
+  /** Flux's --sops-age-secret: the age keys for a spec.decryption that names no secretRef. */
+  sopsAgeSecret?: { namespace: string; name: string };
 }
 
 export interface BuiltManifests {
@@ -124,7 +126,7 @@ export async function kustomizeManifests(
   dir: string,
   options: BuildOptions,
 ): Promise<KubeObject[]> {
-  const keys = await readDecryptionKeys(objects, ks);
+  const keys = await readDecryptionKeys(objects, ks, options.sopsAgeSecret);
   const decryptor = keys && (await SopsDecryptor.open(keys, { signal: options.signal }).catch(buildFailed));
   try {
     await generateKustomization(dir, ks.spec, { root, ignore: options.ignore }).catch(buildFailed);
@@ -168,6 +170,7 @@ function buildFailed(error: unknown): never {
 async function readDecryptionKeys(
   objects: ObjectClient | undefined,
   ks: Kustomization,
+  ageSecret: BuildOptions['sopsAgeSecret'],
 ): Promise<DecryptionKeys | undefined> {
   const decryption = ks.spec.decryption;
   if (!decryption) return undefined;
@@ -178,9 +181,17 @@ async function readDecryptionKeys(
       { stalled: true },
     );
   }
-  const name = decryption.secretRef?.name;
-  if (!name) return { age: [], pgp: [] };
-  const id = `${ks.metadata.namespace}/${name}`;
+  // Without a secretRef, the controller-wide age Secret (only its age keys), as Flux's --sops-age-secret.
+  const ref = decryption.secretRef?.name
+    ? {
+        namespace: ks.metadata.namespace ?? '',
+        name: decryption.secretRef.name,
+        label: 'sops decryption Secret',
+      }
+    : ageSecret && { ...ageSecret, label: 'sops SOPS age decryption Secret' };
+  if (!ref) return { age: [], pgp: [] };
+  const { namespace, name, label } = ref;
+  const id = `${namespace}/${name}`;
   if (!objects) {
     throw new ReconcileError(
       'BuildFailed',
@@ -189,26 +200,20 @@ async function readDecryptionKeys(
   }
   let secret: KubeObject | undefined;
   try {
-    secret = await objects.get({ apiVersion: 'v1', kind: 'Secret', namespace: ks.metadata.namespace, name });
+    secret = await objects.get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
   } catch (error) {
     if (!isNotFound(error)) {
-      throw new ReconcileError(
-        'BuildFailed',
-        `cannot get sops decryption Secret '${id}': ${errorMessage(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw new ReconcileError('BuildFailed', `cannot get ${label} '${id}': ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
   }
   if (!secret) {
-    throw new ReconcileError(
-      'BuildFailed',
-      `cannot get sops decryption Secret '${id}': secrets "${name}" not found`,
-    );
+    throw new ReconcileError('BuildFailed', `cannot get ${label} '${id}': secrets "${name}" not found`);
   }
   try {
-    return decryptionKeys(id, (secret['data'] ?? {}) as Record<string, string>);
+    const keys = decryptionKeys(id, (secret['data'] ?? {}) as Record<string, string>, label);
+    return decryption.secretRef?.name ? keys : { age: keys.age, pgp: [] };
   } catch (error) {
     throw new ReconcileError('BuildFailed', errorMessage(error), { cause: error });
   }

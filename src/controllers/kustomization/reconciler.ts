@@ -71,6 +71,8 @@ export interface KustomizationOptions {
    * last log lines (a Kustomization's sluice.dev/failed-job-log-lines annotation overrides it).
    */
   failedJobLogLines?: number;
+  /** Flux's --sops-age-secret: the age keys for a spec.decryption that names no secretRef. */
+  sopsAgeSecret?: { namespace: string; name: string };
 }
 
 /** A failed health check, and the targets it covered (by `describeRef`). */
@@ -357,6 +359,7 @@ export function kustomizationReconciler(
       allowRemoteBases: options.noRemoteBases === false,
       signal: pass.current.signal,
       strictSubstitutions: options.featureGates?.StrictPostBuildSubstitutions,
+      sopsAgeSecret: options.sopsAgeSecret,
     };
   }
 
