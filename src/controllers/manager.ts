@@ -59,12 +59,30 @@ export function needsReconcile(previous: KubeObjectHeader, current: KubeObjectHe
   );
 }
 
+/** Whether the Kustomization reads the ConfigMap or Secret: substituteFrom, decryption or kubeConfig. */
+function readsConfig(
+  ks: Kustomization,
+  kind: 'ConfigMap' | 'Secret',
+  { name, namespace }: { name?: string; namespace?: string },
+): boolean {
+  if (ks.metadata.namespace !== namespace) return false;
+  const { postBuild, decryption, kubeConfig } = ks.spec;
+  if (postBuild?.substituteFrom?.some((ref) => ref.kind === kind && ref.name === name)) return true;
+  if (kind === 'Secret') return decryption?.secretRef?.name === name || kubeConfig?.secretRef?.name === name;
+  return kubeConfig?.configMapRef?.name === name;
+}
+
 const sourceKey = (ks: Kustomization): string =>
   `${ks.spec.sourceRef.kind}/${ks.spec.sourceRef.namespace || ks.metadata.namespace}/${ks.spec.sourceRef.name}`;
+
+/** Flux's default --watch-configs-label-selector: the ConfigMaps and Secrets whose changes trigger a reconcile. */
+const watchedConfigSelector = 'reconcile.fluxcd.io/watch=Enabled';
 
 export class Manager {
   readonly context: ControllerContext;
   private readonly options: ManagerOptions;
+  /** Labelled ConfigMaps and Secrets (Flux's config watchers): a change reconciles the Kustomizations using them. */
+  private readonly configs: { kind: 'ConfigMap' | 'Secret'; informer: Informer }[];
   private readonly controllers: { git: Controller; oci: Controller; kustomization: Controller };
 
   constructor(
@@ -81,6 +99,19 @@ export class Manager {
         labelSelector: options.watchLabelSelector,
         onError: (error) => log.warn({ error: String(error), kind: api.kind }, 'watch interrupted, resuming'),
       });
+    this.configs = (['ConfigMap', 'Secret'] as const).map((kind) => {
+      const plural = `${kind.toLowerCase()}s`;
+      return {
+        kind,
+        informer: new Informer(options.client, {
+          path: options.watchNamespace
+            ? `/api/v1/namespaces/${options.watchNamespace}/${plural}`
+            : `/api/v1/${plural}`,
+          labelSelector: watchedConfigSelector,
+          onError: (error) => log.warn({ error: String(error), kind }, 'watch interrupted, resuming'),
+        }),
+      };
+    });
     this.context = {
       objects: new ObjectClient(options.client),
       log,
@@ -123,6 +154,7 @@ export class Manager {
       this.context.gitRepositories.start(),
       this.context.ociRepositories.start(),
       this.context.kustomizations.start(),
+      ...this.configs.map(({ informer }) => informer.start()),
     ]);
     this.controllers.git.start();
     this.controllers.oci.start();
@@ -139,6 +171,7 @@ export class Manager {
       this.context.gitRepositories.stop(),
       this.context.ociRepositories.stop(),
       this.context.kustomizations.stop(),
+      ...this.configs.map(({ informer }) => informer.stop()),
     ]);
   }
 
@@ -174,6 +207,20 @@ export class Manager {
       },
     });
     watchSource(this.context.ociRepositories, oci);
+    // A watched ConfigMap or Secret changed, appeared or went: reconcile whoever reads it.
+    for (const { kind, informer } of this.configs) {
+      // List items carry no kind: the informer's is the config's.
+      const configChanged = (config: KubeObjectHeader) => {
+        for (const ks of this.context.kustomizations.list()) {
+          if (readsConfig(ks, kind, config.metadata ?? {})) enqueue(kustomization)(ks);
+        }
+      };
+      informer.on({
+        added: configChanged,
+        updated: (_previous, config) => configChanged(config),
+        deleted: configChanged,
+      });
+    }
     const dependents = new DependentsIndex();
     this.context.kustomizations.on({
       added: (ks) => {
