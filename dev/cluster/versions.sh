@@ -33,7 +33,7 @@ FLUX_NOTIFICATION_CONTROLLER_VERSION=v1.9.3  # v1.9.4 is not served by the modul
 FLUX_BENCH_CONTROLLERS_VERSION=v1.9.4
 MIN_GO_MINOR=26   # the system Go that fetches GO_TOOLCHAIN; k8s.io/kubernetes v1.36 itself declares go 1.26.0
 # How long build.sh took from empty Go caches on this project's 2-core machines (297 s on 2026-12-01; 676 s and
-# 713 s on slower ones before); up.sh announces it before a build.
+# 713 s on slower ones before), measured before sops, age and the registry were added; up.sh announces it.
 COLD_BUILD="5 to 12 minutes"
 
 SLUICE_CACHE_DIR=${SLUICE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice}

@@ -1,6 +1,6 @@
 // From an artifact to the objects to apply: unpack (digest checked), find spec.path inside it, generate
-// kustomization.yaml, run kustomize, substitute variables, then stamp ownership and defaults on each object.
-// Each step fails with the Ready reason Flux uses for it.
+// kustomization.yaml, decrypt (spec.decryption), run kustomize, decrypt what it built, substitute variables, then
+// stamp ownership and defaults on each object. Each step fails with the Ready reason Flux uses for it.
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -164,8 +164,9 @@ function buildFailed(error: unknown): never {
 }
 
 /**
- * The keys of spec.decryption.secretRef, read from the Kustomization's namespace; undefined without
- * spec.decryption. Refuses what sluice does not decrypt with (cloud key services, workload identity).
+ * The keys of spec.decryption.secretRef, read from the Kustomization's namespace (without one, of the
+ * controller's --sops-age-secret); undefined without spec.decryption. Refuses what sluice does not decrypt with
+ * (cloud key services, workload identity).
  */
 async function readDecryptionKeys(
   objects: ObjectClient | undefined,
@@ -211,9 +212,13 @@ async function readDecryptionKeys(
   if (!secret) {
     throw new ReconcileError('BuildFailed', `cannot get ${label} '${id}': secrets "${name}" not found`);
   }
+  const data = (secret['data'] ?? {}) as Record<string, string>;
+  // Of the controller-wide Secret, Flux reads the age keys only.
+  const entries = decryption.secretRef?.name
+    ? data
+    : Object.fromEntries(Object.entries(data).filter(([entry]) => entry.endsWith('.agekey')));
   try {
-    const keys = decryptionKeys(id, (secret['data'] ?? {}) as Record<string, string>, label);
-    return decryption.secretRef?.name ? keys : { age: keys.age, pgp: [] };
+    return decryptionKeys(id, entries, label);
   } catch (error) {
     throw new ReconcileError('BuildFailed', errorMessage(error), { cause: error });
   }
