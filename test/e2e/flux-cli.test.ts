@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { appendFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { applySeed, useControllerEnv, waitForReady } from '../support/controller.ts';
+import { applySeed, useControllerEnv, waitForReady, waitForSource } from '../support/controller.ts';
+import { OciRegistry, pushArtifact } from '../../dev/registry.ts';
+import { OCIRepositoryApi } from '../../src/api/ocirepository.ts';
 import { runSluice } from '../support/cli.ts';
 import { testKubeconfig } from '../support/cluster.ts';
 import { scratchDir } from '../support/files.ts';
@@ -83,6 +85,41 @@ describe(
         'True',
         `stored artifact for revision '${short()}'`,
       ]);
+    });
+
+    it('get sources oci and reconcile source oci work on an OCIRepository sluice reconciles', async () => {
+      const registry = await OciRegistry.start();
+      try {
+        const dir = await (
+          await dirs
+        ).tree({ 'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: oci\n' });
+        const digest = await pushArtifact(registry.url('app'), 'v1.0.0', dir);
+        await env.objects.apply(
+          {
+            apiVersion: OCIRepositoryApi.apiVersion,
+            kind: OCIRepositoryApi.kind,
+            metadata: { name: 'oci-app', namespace: env.namespace },
+            spec: { url: registry.url('app'), interval: '10m', insecure: true, ref: { tag: 'v1.0.0' } },
+          },
+          { fieldManager: 'e2e-test' },
+        );
+        await waitForSource(env, 'OCIRepository', 'oci-app', 'True');
+        const reconciled = await flux('reconcile', 'source', 'oci', 'oci-app');
+        assert.equal(reconciled.code, 0, reconciled.stderr);
+        assert.match(reconciled.stderr, new RegExp(`fetched revision v1\\.0\\.0@${digest}`));
+        const oci = await flux('get', 'sources', 'oci');
+        assert.equal(oci.code, 0, oci.stderr);
+        const row = rows(oci.stdout).find((r) => r[0] === 'oci-app');
+        // flux shortens digests to 8 hex digits, as it does commits.
+        const shortRevision = `v1.0.0@${digest.slice(0, 'sha256:'.length + 8)}`;
+        assert.deepEqual(
+          row?.slice(1),
+          [shortRevision, 'False', 'True', `stored artifact for digest '${shortRevision}'`],
+          oci.stdout,
+        );
+      } finally {
+        await registry.stop();
+      }
     });
 
     it('tree ks and events read the inventory and the events', async () => {
