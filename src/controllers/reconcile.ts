@@ -7,7 +7,14 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ContentType, type KubeObject, type KubeObjectHeader } from '../kube/client.ts';
 import { refOf, type ObjectClient } from '../kube/objects.ts';
-import { Annotation, Finalizer, type ApiType, type ObjectMeta, type Reason } from '../api/meta.ts';
+import {
+  Annotation,
+  Finalizer,
+  type ApiType,
+  type Condition,
+  type ObjectMeta,
+  type Reason,
+} from '../api/meta.ts';
 import {
   deleteCondition,
   getCondition,
@@ -99,10 +106,11 @@ export class Pass<O extends Reconcilable, S extends ReconcilableStatus = NonNull
   progress(message: string): void {
     markReconciling(this.status, this.generation, 'Progressing', message);
     if (this.progressTimer) return;
+    const ready = structuredClone(getCondition(this.status, 'Ready'));
     this.progressTimer = setTimeout(() => {
       this.progressTimer = undefined;
       if (this.request.signal.aborted) return;
-      this.writeStatus().catch((error: unknown) =>
+      this.writeStatus({ readyWhenReported: ready }).catch((error: unknown) =>
         this.request.log.debug({ error: errorMessage(error) }, 'progress status not written'),
       );
     }, progressWriteDelayMs);
@@ -129,10 +137,18 @@ export class Pass<O extends Reconcilable, S extends ReconcilableStatus = NonNull
    * Writes the status (server-side apply on the status subresource, so fields dropped are removed) if it
    * changed, after any write still in flight, so that writes land in order.
    */
-  writeStatus(): Promise<void> {
+  writeStatus(options: { readyWhenReported?: Condition } = {}): Promise<void> {
     clearTimeout(this.progressTimer);
     this.progressTimer = undefined;
-    const write = this.writing.catch(() => undefined).then(() => this.applyStatus());
+    const write = this.writing
+      .catch(() => undefined)
+      .then(() => {
+        // A progress report written after the pass reached its outcome would publish the new Ready before the
+        // end-of-pass bookkeeping (observedGeneration): the pass's own write follows, so it is skipped.
+        const ready = getCondition(this.status, 'Ready');
+        if ('readyWhenReported' in options && !isDeepStrictEqual(ready, options.readyWhenReported)) return;
+        return this.applyStatus();
+      });
     this.writing = write;
     return write;
   }
