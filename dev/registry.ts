@@ -10,7 +10,7 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { cacheBin } from './cluster.ts';
 import { fluxCliPath } from './flux.ts';
-import { runCommand, waitForOutput } from './process.ts';
+import { runCommand, stopProcess, waitForOutput } from './process.ts';
 
 /** distribution's release in dev/cluster/versions.sh. */
 const registryVersion = 'v3.1.2';
@@ -66,10 +66,7 @@ export class OciRegistry {
   }
 
   async stop(): Promise<void> {
-    if (this.process.exitCode === null) {
-      this.process.kill('SIGTERM');
-      await new Promise((resolve) => this.process.once('exit', resolve));
-    }
+    await stopProcess(this.process);
     await rm(this.dir, { recursive: true, force: true });
   }
 }

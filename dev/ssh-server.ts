@@ -9,7 +9,7 @@ import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { GitServer } from './git-server.ts';
-import { waitForOutput } from './process.ts';
+import { stopProcess, waitForOutput } from './process.ts';
 
 const run = promisify(execFile);
 const sshd = '/usr/sbin/sshd';
@@ -108,10 +108,7 @@ export class SshGitServer {
   }
 
   async stop(): Promise<void> {
-    if (this.process.exitCode === null) {
-      this.process.kill('SIGTERM');
-      await new Promise((resolve) => this.process.once('exit', resolve));
-    }
+    await stopProcess(this.process);
     await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,11 +1,12 @@
 // The reconcile skeleton of a source kind (GitRepository, OCIRepository), as Flux's source-controller runs each:
-// fetch into an artifact at every interval (with jitter), FetchFailed and a retry with backoff on failure, and
+// fetch into an artifact at every interval (with jitter), ArtifactInStorage and Ready on success, FetchFailed and
+// a retry with backoff on failure, and
 // the object's artifacts removed from the store when it is deleted.
 import { FieldManager, type ApiType, type Reason } from '../api/meta.ts';
 import { parseDuration } from '../api/duration.ts';
 import { withJitter, type ReconcileFunc } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
-import { setCondition } from '../runtime/conditions.ts';
+import { deleteCondition, setCondition } from '../runtime/conditions.ts';
 import type { ArtifactStore } from '../source/artifact.ts';
 import { Pass, ReconcileError, reconcileWith, type Reconcilable } from './reconcile.ts';
 import type { ControllerContext } from './manager.ts';
@@ -22,8 +23,8 @@ export function sourceReconciler<S extends SourceObject>(
     api: ApiType;
     failureReason: Reason;
     store: ArtifactStore;
-    /** Fetches the source and stores a new artifact when there is one. */
-    fetch(pass: Pass<S>): Promise<void>;
+    /** Fetches the source and stores a new artifact when there is one; returns what Ready says. */
+    fetch(pass: Pass<S>): Promise<string>;
   },
 ): ReconcileFunc {
   return reconcileWith<S, Pass<S>>(ctx, {
@@ -33,7 +34,15 @@ export function sourceReconciler<S extends SourceObject>(
       new Pass(source, request, { objects: ctx.objects, events, statusManager: FieldManager.sourceStatus }),
     finalize: (pass) => how.store.removeAll(how.api.kind, pass.request.namespace, pass.request.name),
     async reconcile(pass) {
-      await how.fetch(pass);
+      const stored = await how.fetch(pass);
+      deleteCondition(pass.status, 'FetchFailed');
+      setCondition(pass.status, pass.generation, {
+        type: 'ArtifactInStorage',
+        status: 'True',
+        reason: 'Succeeded',
+        message: stored,
+      });
+      pass.setReady('True', 'Succeeded', stored);
       return { requeueAfterMs: withJitter(parseDuration(pass.object.spec.interval, 'spec.interval')) };
     },
     async failed(pass, error) {

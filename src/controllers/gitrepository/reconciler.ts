@@ -16,7 +16,6 @@ import { Annotation } from '../../api/meta.ts';
 import { gitRepositoryTimeoutOf } from '../../api/duration.ts';
 import type { ReconcileFunc } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
-import { deleteCondition, setCondition } from '../../runtime/conditions.ts';
 import {
   buildArtifact,
   extractArtifact,
@@ -52,8 +51,8 @@ export function gitRepositoryReconciler(
     fetch: reconcileArtifact,
   });
 
-  /** The remote revision, and a new artifact when it is not the stored one. */
-  async function reconcileArtifact(pass: GitPass): Promise<void> {
+  /** The remote revision, and a new artifact when it is not the stored one; returns the Ready message. */
+  async function reconcileArtifact(pass: GitPass): Promise<string> {
     const { object: repo, status } = pass;
     const { spec } = repo;
     refuseUnsupported(
@@ -163,14 +162,7 @@ export function gitRepositoryReconciler(
         'NewArtifact',
       );
     }
-    deleteCondition(status, 'FetchFailed');
-    setCondition(status, pass.generation, {
-      type: 'ArtifactInStorage',
-      status: 'True',
-      reason: 'Succeeded',
-      message: stored,
-    });
-    pass.setReady('True', 'Succeeded', stored);
+    return stored;
   }
 
   /** The artifacts of spec.include's GitRepositories (same namespace), each with where it goes. */

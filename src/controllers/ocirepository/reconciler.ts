@@ -18,7 +18,6 @@ import { Annotation } from '../../api/meta.ts';
 import { parseDuration } from '../../api/duration.ts';
 import type { ReconcileFunc } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
-import { deleteCondition, setCondition } from '../../runtime/conditions.ts';
 import {
   artifactUrl,
   buildArtifact,
@@ -59,7 +58,7 @@ export function ociRepositoryReconciler(
   });
 
   /** The ref's revision, and a new artifact when it is not the stored one (or what is taken from it changed). */
-  async function reconcileArtifact(pass: OciPass): Promise<void> {
+  async function reconcileArtifact(pass: OciPass): Promise<string> {
     const { object: repo, status } = pass;
     const { spec } = repo;
     refuseUnsupported(
@@ -130,15 +129,7 @@ export function ociRepositoryReconciler(
       status.artifact.url = artifactUrl(options.advertiseBase, status.artifact.path);
       status.url = status.artifact.url;
     }
-    const stored = `stored artifact for digest '${status.artifact?.revision}'`;
-    deleteCondition(status, 'FetchFailed');
-    setCondition(status, pass.generation, {
-      type: 'ArtifactInStorage',
-      status: 'True',
-      reason: 'Succeeded',
-      message: stored,
-    });
-    pass.setReady('True', 'Succeeded', stored);
+    return `stored artifact for digest '${status.artifact?.revision}'`;
   }
 
   /** Flux's revision for the ref: `<tag>@sha256:<hex>`, or `sha256:<hex>` for a digest. */
