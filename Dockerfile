@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The sluice controller image: the `sluice` CLI on Node 24, with git (GitRepository fetches, over https or ssh),
-# kustomize (Kustomization builds) and sops (their spec.decryption). No registry publishes it: build and push it
+# kustomize compiled to WebAssembly (Kustomization builds, confined under WASI) and sops (their spec.decryption). No registry publishes it: build and push it
 # yourself, then install it.
 #
 #   docker build -t registry.example.com/sluice-controller:0.1.0 .
@@ -15,8 +15,12 @@
 FROM golang:1.26-bookworm AS kustomize
 ARG KUSTOMIZE_VERSION=v5.8.1
 ARG SOPS_VERSION=v3.13.3
-RUN CGO_ENABLED=0 GOBIN=/out go install -trimpath -ldflags "-s -w" \
-    sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION} github.com/getsops/sops/v3/cmd/sops@${SOPS_VERSION}
+RUN CGO_ENABLED=0 GOBIN=/out go install -trimpath -ldflags "-s -w" github.com/getsops/sops/v3/cmd/sops@${SOPS_VERSION}
+WORKDIR /kustomize-wasm
+RUN printf 'module local/kustomize-wasm\n\ngo 1.26.0\n' > go.mod \
+    && go get sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION} \
+    && GOOS=wasip1 GOARCH=wasm go build -mod=mod -trimpath -ldflags "-s -w" -o /out/kustomize.wasm \
+       sigs.k8s.io/kustomize/kustomize/v5
 
 # dist/ is compiled here, with the dev dependencies (TypeScript) the final image does not carry.
 # --ignore-scripts: "prepare" would build before the sources are copied, and the `node` devDependency's
@@ -43,10 +47,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
 COPY --from=build /src/dist ./dist
-COPY --from=kustomize /out/kustomize /out/sops /usr/local/bin/
+COPY --from=kustomize /out/sops /usr/local/bin/
+COPY --from=kustomize /out/kustomize.wasm /usr/local/lib/sluice/kustomize.wasm
 RUN chmod 0755 /app/bin/sluice.js && ln -s /app/bin/sluice.js /usr/local/bin/sluice
 # The root filesystem is read-only in the Deployment: HOME is /tmp, an emptyDir there.
-ENV HOME=/tmp NODE_ENV=production
+ENV HOME=/tmp NODE_ENV=production SLUICE_KUSTOMIZE_WASM=/usr/local/lib/sluice/kustomize.wasm
 USER 65532:65532
 ENTRYPOINT ["/usr/bin/tini", "--", "sluice"]
 CMD ["--help"]

@@ -60,6 +60,18 @@ build_go_install() { # name version dir binary package...
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
 }
 
+build_kustomize_wasm() {
+  [ -f "$KUSTOMIZE_WASM/kustomize.wasm" ] && return
+  begin "kustomize $KUSTOMIZE_VERSION for WebAssembly (wasip1): fetching modules and compiling"
+  # go install refuses to cross-compile into GOBIN; a wrapper module with kustomize's own requirements does not.
+  local d=$work/kustomize-wasm-$KUSTOMIZE_VERSION; mkdir -p "$d/out"
+  printf 'module local/kustomize-wasm\n\ngo 1.26.0\n' > "$d/go.mod"
+  (cd "$d" && go get "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION")
+  (cd "$d" && GOOS=wasip1 GOARCH=wasm go build -v -mod=mod -trimpath -ldflags "-s -w" \
+    -o "$d/out/kustomize.wasm" sigs.k8s.io/kustomize/kustomize/v5)
+  mkdir -p "$KUSTOMIZE_WASM" && mv "$d/out/kustomize.wasm" "$KUSTOMIZE_WASM/kustomize.wasm"
+}
+
 build_kubernetes() {
   local bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
   local missing=0; for b in "${bins[@]}"; do [ -x "$KUBERNETES_BIN/$b" ] || missing=1; done
@@ -113,6 +125,7 @@ count_steps() { # the steps this run will take: one per missing binary, and the 
   [ -x "$ETCD_BIN/etcd" ] || steps=$((steps + 1))
   [ -x "$KWOK_BIN/kwok" ] || steps=$((steps + 1))
   [ -x "$KUSTOMIZE_BIN/kustomize" ] || steps=$((steps + 1))
+  [ -f "$KUSTOMIZE_WASM/kustomize.wasm" ] || steps=$((steps + 1))
   [ -x "$SOPS_BIN/sops" ] || steps=$((steps + 1))
   [ -x "$AGE_BIN/age-keygen" ] || steps=$((steps + 1))
   [ -x "$REGISTRY_BIN/registry" ] || steps=$((steps + 1))
@@ -130,6 +143,7 @@ main() {
   build_go_install kwok "$KWOK_VERSION" "$KWOK_BIN" kwok sigs.k8s.io/kwok/cmd/kwok
   kwok_stages_source
   build_go_install kustomize "$KUSTOMIZE_VERSION" "$KUSTOMIZE_BIN" kustomize sigs.k8s.io/kustomize/kustomize/v5
+  build_kustomize_wasm
   build_go_install sops "$SOPS_VERSION" "$SOPS_BIN" sops github.com/getsops/sops/v3/cmd/sops
   build_go_install age "$AGE_VERSION" "$AGE_BIN" age-keygen filippo.io/age/cmd/age filippo.io/age/cmd/age-keygen
   build_go_install registry "$REGISTRY_VERSION" "$REGISTRY_BIN" registry github.com/distribution/distribution/v3/cmd/registry

@@ -24,7 +24,7 @@ binaries_present() {
     "$KUBERNETES_BIN/kube-controller-manager" "$KUBERNETES_BIN/kube-scheduler" "$KUBERNETES_BIN/kubectl"; do
     [ -x "$b" ] || return 1
   done
-  [ -d "$KWOK_BIN/stages" ]
+  [ -f "$KUSTOMIZE_WASM/kustomize.wasm" ] && [ -d "$KWOK_BIN/stages" ]
 }
 
 # The pid recorded for a component, if that process is alive and still runs the binary we started.

@@ -67,7 +67,7 @@ export function controllerCommand(): Command {
       .addOption(
         booleanOption(
           '--no-remote-bases',
-          'refuse kustomize bases fetched from remote URLs (false allows them)',
+          'refuse kustomize bases fetched from remote URLs (always: a build has no network, so false is refused)',
           true,
         ),
       )
@@ -167,6 +167,11 @@ export function controllerCommand(): Command {
             '--enable-leader-election needs a namespace for its Lease: set --leader-election-namespace or RUNTIME_NAMESPACE',
           );
         }
+        if (!flags.remoteBases) {
+          throw new InvalidArgumentError(
+            '--no-remote-bases=false is not supported: sluice builds with no network, so remote bases cannot be fetched; copy them into the repository or include their GitRepository with spec.include',
+          );
+        }
         const shutdown = new AbortController();
         for (const signal of ['SIGTERM', 'SIGINT'] as const) {
           process.once(signal, () => {
@@ -184,7 +189,6 @@ export function controllerCommand(): Command {
             requeueDependencyMs: flags.requeueDependency,
             watchNamespace: flags.watchAllNamespaces ? undefined : runtimeNamespace,
             watchLabelSelector: flags.watchLabelSelector,
-            noRemoteBases: flags.remoteBases,
             noCrossNamespaceRefs: flags.crossNamespaceRefs,
             defaultServiceAccount: flags.defaultServiceAccount,
             failedJobLogLines: flags.failedJobLogLines,

@@ -22,7 +22,6 @@ export interface ControllerOptions {
   requeueDependencyMs?: number;
   watchNamespace?: string;
   watchLabelSelector?: string;
-  noRemoteBases?: boolean;
   /** Refuse sourceRefs into another namespace (Flux's --no-cross-namespace-refs). */
   noCrossNamespaceRefs?: boolean;
   /** Impersonated when a Kustomization sets no serviceAccountName (Flux's --default-service-account). */
@@ -41,7 +40,8 @@ export interface ControllerOptions {
   eventsAddr?: string;
   /** Flux's feature gates (--feature-gates). */
   featureGates?: KustomizeFeatureGates;
-  kustomizeBinary?: string;
+  /** kustomize's WebAssembly module (default: $SLUICE_KUSTOMIZE_WASM, then the build cache). */
+  kustomizeModule?: string;
   metrics?: Metrics;
 }
 
@@ -82,8 +82,7 @@ export async function runControllers(options: ControllerOptions): Promise<Runnin
       kustomization: (ctx, events) =>
         kustomizationReconciler(ctx, events, {
           store,
-          kustomizeBinary: options.kustomizeBinary,
-          noRemoteBases: options.noRemoteBases,
+          kustomizeModule: options.kustomizeModule,
           requeueDependencyMs: options.requeueDependencyMs,
           noCrossNamespaceRefs: options.noCrossNamespaceRefs,
           defaultServiceAccount: options.defaultServiceAccount,

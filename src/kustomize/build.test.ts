@@ -1,10 +1,13 @@
-// Runs the real kustomize binary (from SLUICE_KUSTOMIZE, PATH or the local build cache: `npm run cluster:build`).
+// Runs the real kustomize compiled to WebAssembly (from SLUICE_KUSTOMIZE_WASM or the local build cache: `npm run
+// cluster:build`).
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, symlink } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubeObject } from '../kube/client.ts';
-import { findKustomizeBinary, kustomizeBuild, securePath } from './build.ts';
+import { findKustomizeModule, kustomizeBuild, securePath } from './build.ts';
 import { generateKustomization, type KustomizationOverlay } from './generator.ts';
 import { scratchDir } from '../../dev/fixtures.ts';
 
@@ -42,8 +45,8 @@ const names = (objects: KubeObject[]): string[] =>
   objects.map((o) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`);
 
 describe('kustomizeBuild with the real kustomize', () => {
-  it('finds the binary', async () => {
-    assert.match(await findKustomizeBinary(), /kustomize$/);
+  it('finds the module', async () => {
+    assert.match(await findKustomizeModule(), /kustomize\.wasm$/);
   });
 
   it('builds a plain directory of YAML files through a generated kustomization', async () => {
@@ -189,8 +192,8 @@ describe('kustomizeBuild reference checks', () => {
       const root = await tree({ 'app/kustomization.yaml': `${field}:\n- ${entry}\n` });
       await assert.rejects(kustomizeBuild(join(root, 'app'), { root }), {
         message:
-          `kustomize build failed: app/kustomization.yaml: ${field} entry '${entry}' is a remote base, and remote ` +
-          'bases are not allowed (copy it into the repository, or allow remote bases)',
+          `kustomize build failed: app/kustomization.yaml: ${field} entry '${entry}' is a remote base, and a build ` +
+          'makes no network requests (copy it into the repository, or include its GitRepository with spec.include)',
       });
     });
   }
@@ -251,82 +254,121 @@ describe('kustomizeBuild reference checks', () => {
   });
 });
 
-describe('kustomizeBuild process boundary', () => {
-  /** An executable shell script standing in for kustomize. */
-  async function fakeKustomize(script: string): Promise<string> {
-    const dir = await tree({ 'bin/kustomize': `#!/bin/sh\n${script}\n` });
-    const binary = join(dir, 'bin/kustomize');
-    await chmod(binary, 0o755);
-    return binary;
+describe('kustomizeBuild confinement (no file outside the root, no network, no program)', () => {
+  const marker = 'marker-outside-the-artifact';
+  let outside: string;
+  let requests = 0;
+  const server = createServer((_request, response) => {
+    requests += 1;
+    response.end(configMap('from-the-network'));
+  });
+  let url: string;
+
+  it('starts a marker file and an HTTP server outside the artifact', async () => {
+    outside = join(await tree({}), 'marker.txt');
+    await writeFile(outside, marker);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cm.yaml`;
+  });
+  after(() => server.close());
+
+  /** Builds `kustomization` (plus files) and expects a refusal that leaks nothing. */
+  async function refused(kustomization: string, expected: RegExp, files: Record<string, string> = {}) {
+    const root = await tree({ 'app/kustomization.yaml': kustomization, ...files });
+    return assert.rejects(kustomizeBuild(join(root, 'app'), { root }), (error: Error) => {
+      assert.match(error.message, expected);
+      assert.doesNotMatch(error.message, new RegExp(marker));
+      return true;
+    });
   }
 
-  it('passes only PATH and HOME, and the build arguments, with no shell', async () => {
-    const binary = await fakeKustomize(
-      [
-        "printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: env\\ndata:\\n'",
-        'for name in $(env | cut -d= -f1 | sort); do printf "  %s: seen\\n" "$name"; done',
-        'printf "  args: \'%s\'\\n" "$*"',
-      ].join('\n'),
+  it('refuses an inline generator config that reads an absolute path', async () => {
+    await refused(
+      `generators:\n- |-\n  apiVersion: builtin\n  kind: ConfigMapGenerator\n  metadata: {name: leak}\n  files: [t=${outside}]\n`,
+      new RegExp(`'${outside}' is outside the artifact root, and a build reads only files inside it`),
     );
-    const dir = await tree({});
-    process.env.SLUICE_TEST_SECRET = 'do-not-leak';
-    try {
-      const [object] = await kustomizeBuild(dir, { kustomizeBinary: binary });
-      const data = object?.data as Record<string, string>;
-      assert.equal(data.SLUICE_TEST_SECRET, undefined);
-      assert.equal(data.PATH, 'seen');
-      assert.equal(data.HOME, 'seen');
-      assert.equal(data.args, `build --load-restrictor LoadRestrictionsNone ${dir}`);
-    } finally {
-      delete process.env.SLUICE_TEST_SECRET;
-    }
   });
 
-  it('uses SLUICE_KUSTOMIZE when no binary is given', async () => {
-    const binary = await fakeKustomize(`printf '${configMap('from-env').replaceAll('\n', '\\n')}'`);
-    const saved = process.env.SLUICE_KUSTOMIZE;
-    process.env.SLUICE_KUSTOMIZE = binary;
-    try {
-      assert.deepEqual(names(await kustomizeBuild(await tree({}))), ['ConfigMap//from-env']);
-    } finally {
-      if (saved === undefined) delete process.env.SLUICE_KUSTOMIZE;
-      else process.env.SLUICE_KUSTOMIZE = saved;
-    }
-  });
-
-  it('strips "Error: " from kustomize’s message', async () => {
-    const binary = await fakeKustomize("echo 'Error: accumulating resources: boom' >&2\nexit 1");
-    await assert.rejects(kustomizeBuild(await tree({}), { kustomizeBinary: binary }), {
-      message: 'kustomize build failed: accumulating resources: boom',
+  it('refuses a generator config file whose file is a symlink out of the root', async () => {
+    const root = await tree({
+      'app/kustomization.yaml': 'generators: [gen.yaml]\n',
+      'app/gen.yaml':
+        'apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: leak}\nfiles: [t=link]\n',
+    });
+    await symlink(outside, join(root, 'app/link'));
+    await assert.rejects(kustomizeBuild(join(root, 'app'), { root }), (error: Error) => {
+      assert.match(error.message, /kustomize build failed: .*app\/link/);
+      assert.doesNotMatch(error.message, new RegExp(marker));
+      return true;
     });
   });
 
-  it('kills a build that runs past the timeout', async () => {
-    const binary = await fakeKustomize('exec sleep 30');
-    await assert.rejects(kustomizeBuild(await tree({}), { kustomizeBinary: binary, timeoutMs: 300 }), {
-      message: 'kustomize build failed: timed out after 0.3s',
+  it('refuses a transformer config that patches from a file outside', async () => {
+    await refused(
+      `resources: [cm.yaml]\ntransformers:\n- |-\n  apiVersion: builtin\n  kind: PatchTransformer\n  metadata: {name: p}\n  path: ${outside}\n`,
+      /is outside the artifact root, and a build reads only files inside it/,
+      { 'app/cm.yaml': configMap('a') },
+    );
+  });
+
+  it('makes no network request for a generator file or a patch URL', async () => {
+    await refused(
+      `configMapGenerator:\n- name: leak\n  files: [t=${url}]\n`,
+      new RegExp(`'${url}' is on the network, and a build makes no network requests`),
+    );
+    await refused(`resources: [cm.yaml]\npatches:\n- path: ${url}\n`, /is on the network/, {
+      'app/cm.yaml': configMap('a'),
+    });
+    await refused(
+      `generators:\n- |-\n  apiVersion: builtin\n  kind: ConfigMapGenerator\n  metadata: {name: leak}\n  envs: [${url}]\n`,
+      /is on the network/,
+    );
+    assert.equal(requests, 0);
+  });
+
+  it('cannot fetch a remote base through a generator directory', async () => {
+    await refused('generators: [gen]\n', /kustomize build failed: /, {
+      'app/gen/kustomization.yaml': `resources:\n- ${url}\n- https://github.com/org/repo//deploy?ref=v1\n`,
+    });
+    assert.equal(requests, 0);
+  });
+
+  it('stops a build at its deadline, its output cap and its memory cap', async () => {
+    const root = await tree({ 'kustomization.yaml': 'resources: [cm.yaml]\n', 'cm.yaml': configMap('a') });
+    await assert.rejects(kustomizeBuild(root, { timeoutMs: 1 }), {
+      message: 'kustomize build failed: timed out after 0.001s',
+    });
+    await assert.rejects(kustomizeBuild(root, { maxOutputBytes: 20 }), {
+      message: 'kustomize build failed: its output exceeds 20 bytes',
+    });
+    await assert.rejects(kustomizeBuild(root, { maxMemoryBytes: 16 * 1024 * 1024 }), {
+      message: 'kustomize build failed: it needed more than its memory limit of 16 MiB',
+    });
+    assert.equal((await kustomizeBuild(root)).length, 1);
+  });
+
+  it('stops a cancelled build', async () => {
+    const root = await tree({ 'kustomization.yaml': 'resources: [cm.yaml]\n', 'cm.yaml': configMap('a') });
+    await assert.rejects(kustomizeBuild(root, { signal: AbortSignal.abort() }), {
+      message: 'kustomize build failed: cancelled',
     });
   });
 
-  it('caps the output', async () => {
-    const binary = await fakeKustomize('head -c 200000 /dev/zero | tr "\\0" "a"');
-    await assert.rejects(kustomizeBuild(await tree({}), { kustomizeBinary: binary, maxOutputBytes: 1000 }), {
-      message: 'kustomize build failed: its output exceeds 1000 bytes',
+  it("reports kustomize's refusal of an object without a name", async () => {
+    const root = await tree({
+      'kustomization.yaml': 'resources: [cm.yaml]\n',
+      'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\n',
     });
+    await assert.rejects(
+      kustomizeBuild(root),
+      /^Error: kustomize build failed: accumulating resources: .*missing metadata\.name/,
+    );
   });
 
-  it('rejects output that is not named Kubernetes objects', async () => {
-    const binary = await fakeKustomize("printf 'apiVersion: v1\\nkind: ConfigMap\\n'");
-    const dir = await tree({});
-    await assert.rejects(kustomizeBuild(dir, { kustomizeBinary: binary }), {
-      message: `output of kustomize build .:1:1: failed to decode Kubernetes apiVersion, kind and name from: {"apiVersion":"v1","kind":"ConfigMap"}`,
-    });
-  });
-
-  it('names a binary that cannot be run', async () => {
-    const notExecutable = join(await tree({ kustomize: '#!/bin/sh\n' }), 'kustomize');
-    await assert.rejects(findKustomizeBinary(notExecutable), {
-      message: `kustomize binary ${notExecutable} is not an executable file`,
+  it('names a module that is not there', async () => {
+    const root = await tree({ 'kustomization.yaml': '' });
+    await assert.rejects(kustomizeBuild(root, { kustomizeModule: join(root, 'nope.wasm') }), {
+      message: `kustomize build failed: kustomize.wasm ${join(root, 'nope.wasm')} is not a file`,
     });
   });
 });

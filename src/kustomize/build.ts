@@ -1,15 +1,16 @@
-// Runs the real kustomize binary on a directory of an artifact, the way Flux builds it (LoadRestrictionsNone:
-// files outside the directory but inside the artifact may be used). Flux links kustomize with a filesystem
-// that refuses paths outside the artifact root and, with --no-remote-bases, remote bases; the binary has no
-// such switches, so every kustomization file the build can reach is checked first.
-import { execFile } from 'node:child_process';
+// Runs the real kustomize, compiled to WebAssembly (GOOS=wasip1), the way Flux builds (LoadRestrictionsNone: files
+// outside the directory but inside the artifact may be used). Flux links kustomize with a filesystem that refuses
+// paths outside the artifact root; here the build is confined by construction instead: it runs under WASI with only
+// the artifact root opened, so whatever field, inline string, directory or symlink a repository uses, it can read
+// no other file, open no socket and start no process (wasi.ts). The kustomization files are still walked first,
+// only to name the file and entry in the errors users see most.
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
-import { promisify } from 'node:util';
 import type { KubeObject } from '../kube/client.ts';
-import { findExecutable } from '../runtime/executables.ts';
+import { findToolFile } from '../runtime/executables.ts';
 import { findKustomizationFile, readKustomizationFile } from './generator.ts';
+import { errorMessage } from '../errors.ts';
+import { loadWasiModule, runWasi } from './wasi.ts';
 import { isMapping, parseManifests, parseYamlDocuments } from './yaml.ts';
 
 /** The kustomize release Flux v2.9 links (kustomize/api v0.21.1); keep in step with dev/cluster/versions.sh. */
@@ -17,7 +18,9 @@ export const kustomizeVersion = 'v5.8.1';
 
 const defaultTimeoutMs = 120_000;
 const defaultMaxOutputBytes = 64 * 1024 * 1024;
-const execFileAsync = promisify(execFile);
+const defaultMaxMemoryBytes = 1024 * 1024 * 1024;
+/** Where the build sees the artifact root: its errors name files under it, which are then given relative. */
+const guestRoot = '/artifact';
 
 /**
  * Joins spec.path onto the artifact root and returns the real path of that directory. Refuses absolute
@@ -52,15 +55,15 @@ export async function securePath(root: string, relPath = ''): Promise<string> {
 }
 
 export interface KustomizeBuildOptions {
-  /** The kustomize executable; default $SLUICE_KUSTOMIZE, then `kustomize` on PATH, then the local build cache. */
-  kustomizeBinary?: string;
-  /** Let kustomize fetch remote bases (git or HTTP URLs). Default false, like Flux's --no-remote-bases=true. */
-  allowRemoteBases?: boolean;
-  /** The artifact root, which no file the build reads may be outside of. Default: the directory built. */
+  /** kustomize's WebAssembly module; default $SLUICE_KUSTOMIZE_WASM, then the local build cache. */
+  kustomizeModule?: string;
+  /** The artifact root: the only directory the build can read. Default: the directory built. */
   root?: string;
   timeoutMs?: number;
   /** The largest build output accepted. */
   maxOutputBytes?: number;
+  /** The most memory the build may take. */
+  maxMemoryBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -71,67 +74,73 @@ export async function kustomizeBuild(
 ): Promise<KubeObject[]> {
   const root = await realpath(options.root ?? dir);
   const realDir = await realpath(dir);
-  try {
-    await checkReferences(realDir, root, options.allowRemoteBases ?? false);
-  } catch (error) {
-    throw new Error(`kustomize build failed: ${(error as Error).message}`, { cause: error });
-  }
-  const binary = await findKustomizeBinary(options.kustomizeBinary);
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
   const maxOutputBytes = options.maxOutputBytes ?? defaultMaxOutputBytes;
+  const maxMemoryBytes = options.maxMemoryBytes ?? defaultMaxMemoryBytes;
   let stdout: string;
   try {
-    ({ stdout } = await execFileAsync(
-      binary,
-      ['build', '--load-restrictor', 'LoadRestrictionsNone', realDir],
-      {
-        cwd: realDir,
-        env: buildEnvironment(options.allowRemoteBases ?? false),
-        timeout: timeoutMs,
-        killSignal: 'SIGKILL',
-        maxBuffer: maxOutputBytes,
-        signal: options.signal,
-        encoding: 'utf8',
-      },
-    ));
-  } catch (error) {
-    throw new Error(`kustomize build failed: ${describeFailure(error, binary, timeoutMs, maxOutputBytes)}`, {
-      cause: error,
+    await checkReferences(realDir, root);
+    const module = await loadWasiModule(await findKustomizeModule(options.kustomizeModule), maxMemoryBytes);
+    const result = await runWasi(module, {
+      args: ['kustomize', 'build', '--load-restrictor', 'LoadRestrictionsNone', guestPath(root, realDir)],
+      preopen: { host: root, guest: guestRoot },
+      timeoutMs,
+      maxOutputBytes,
+      signal: options.signal,
     });
+    if (result.exitCode !== 0) throw new Error(describeFailure(result.stderr, maxMemoryBytes));
+    stdout = result.stdout;
+  } catch (error) {
+    throw new Error(`kustomize build failed: ${errorMessage(error)}`, { cause: error });
   }
   return parseManifests(stdout, `output of kustomize build ${label(root, realDir)}`);
 }
 
-/** The kustomize executable to run, or an error saying how to provide one. */
-export function findKustomizeBinary(explicit?: string): Promise<string> {
-  return findExecutable({ name: 'kustomize', version: kustomizeVersion, env: 'SLUICE_KUSTOMIZE' }, explicit);
+/** kustomize's WebAssembly module, or an error saying how to provide one. */
+export function findKustomizeModule(explicit?: string): Promise<string> {
+  return findToolFile(
+    {
+      name: 'kustomize.wasm',
+      version: kustomizeVersion,
+      env: 'SLUICE_KUSTOMIZE_WASM',
+      cacheName: 'kustomize-wasm',
+    },
+    explicit,
+  );
 }
 
-// Nothing of the controller's environment (credentials, kubeconfig) reaches kustomize; git and proxies may,
-// for remote bases.
-function buildEnvironment(allowRemoteBases: boolean): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: homedir(),
-  };
-  if (allowRemoteBases) {
-    for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']) {
-      if (process.env[name]) env[name] = process.env[name];
-    }
-  }
-  return env;
+// kustomize's message, with what the confinement refused said in words: a file outside the artifact root (WASI
+// answers "Capabilities insufficient" for a symlink out, "Invalid argument" for a path under no opened directory),
+// a network request (Go's WASI port has no sockets: every dial is refused), a program (no processes under WASI).
+function describeFailure(stderr: string, maxMemoryBytes: number): string {
+  // Go's log package stamps its lines with the time.
+  const message = stderr
+    .trim()
+    .replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /gm, '')
+    .replace(/^Error: /, '');
+  if (/fatal error: out of memory|runtime: out of memory/.test(message))
+    return `it needed more than its memory limit of ${maxMemoryBytes / 1024 / 1024} MiB`;
+  return message
+    .replace(
+      /(?:open|stat|lstat|readlink) (\/[^\s:]*): (?:Capabilities insufficient|Invalid argument|Operation not permitted)/g,
+      (_match, path: string) =>
+        `'${path}' is outside the artifact root, and a build reads only files inside it`,
+    )
+    .replace(
+      /(?:Get|Post|Head) "([^"]+)": dial tcp [^\n]*/g,
+      (_match, url: string) => `'${url}' is on the network, and a build makes no network requests`,
+    )
+    .replace(
+      /exec: "?([\w./-]+)"?: [^\n]*(?:not supported|not implemented|not found)[^\n]*/g,
+      (_match, program: string) => `running '${program}' is not possible: a build starts no programs`,
+    )
+    .replaceAll(`${guestRoot}/`, '')
+    .replaceAll(`'${guestRoot}'`, "'.'");
 }
 
-function describeFailure(error: unknown, binary: string, timeoutMs: number, maxOutputBytes: number): string {
-  const failure = error as NodeJS.ErrnoException & { stderr?: string; killed?: boolean; signal?: string };
-  if (failure.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER')
-    return `its output exceeds ${maxOutputBytes} bytes`;
-  if (failure.name === 'AbortError') return 'cancelled';
-  if (failure.killed && failure.signal === 'SIGKILL') return `timed out after ${timeoutMs / 1000}s`;
-  if (failure.code === 'ENOENT' || failure.code === 'EACCES')
-    return `cannot run ${binary}: ${failure.message}`;
-  const stderr = (failure.stderr ?? '').trim().replace(/^Error: /, '');
-  return stderr || failure.message;
+function guestPath(root: string, path: string): string {
+  const inside = relative(root, path);
+  return inside ? `${guestRoot}/${inside.split(sep).join('/')}` : guestRoot;
 }
 
 interface Reference {
@@ -142,11 +151,11 @@ interface Reference {
 }
 
 /**
- * Walks every kustomization file the build reaches from `dir` and refuses remote bases (unless allowed) and
+ * Walks every kustomization file the build reaches from `dir` and refuses remote bases and
  * local paths (resources, patches, generator files...) that lead outside `root`, naming the file and entry;
  * resource files must be well-formed YAML.
  */
-async function checkReferences(dir: string, root: string, allowRemoteBases: boolean): Promise<void> {
+async function checkReferences(dir: string, root: string): Promise<void> {
   const visited = new Set<string>();
   const visit = async (kustomizationDir: string): Promise<void> => {
     const file = await findKustomizationFile(kustomizationDir);
@@ -158,10 +167,9 @@ async function checkReferences(dir: string, root: string, allowRemoteBases: bool
       const target = resolve(kustomizationDir, value);
       const exists = await stat(target).catch(() => undefined);
       if (base && isRemote(value, exists !== undefined)) {
-        if (allowRemoteBases) continue;
         throw new Error(
-          `${fileLabel}: ${field} entry '${value}' is a remote base, and remote bases are not allowed ` +
-            `(copy it into the repository, or allow remote bases)`,
+          `${fileLabel}: ${field} entry '${value}' is a remote base, and a build makes no network requests ` +
+            `(copy it into the repository, or include its GitRepository with spec.include)`,
         );
       }
       const real = exists ? await realpath(target) : target;

@@ -38,6 +38,7 @@ describe(
       for (const variable of [
         'ETCD_BIN',
         'KWOK_BIN',
+        'KUSTOMIZE_WASM',
         'KUBERNETES_BIN',
         'SOPS_BIN',
         'AGE_BIN',

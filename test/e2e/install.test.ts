@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import https from 'node:https';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -19,7 +19,7 @@ import { GitServer } from '../../dev/git-server.ts';
 import { KubeClient, type KubeObject } from '../../src/kube/client.ts';
 import { loadInCluster } from '../../src/kube/incluster.ts';
 import { ObjectClient, type ObjectRef } from '../../src/kube/objects.ts';
-import { kustomizeVersion } from '../../src/kustomize/build.ts';
+import { findKustomizeModule } from '../../src/kustomize/build.ts';
 import type { Lease } from '../../src/runtime/leaderelection.ts';
 
 const cluster = ownClusters.install;
@@ -50,14 +50,8 @@ const containerOf = (deployment: KubeObject) =>
   (deployment['spec'] as { template: { spec: { containers: Container[] } } }).template.spec
     .containers[0] as Container;
 
-/** Where kustomize is on this machine; in the image it is on PATH, so the controller finds it on PATH here too. */
-function kustomizeDir(): string {
-  if (process.env.SLUICE_KUSTOMIZE) return path.dirname(process.env.SLUICE_KUSTOMIZE);
-  const cache =
-    process.env.SLUICE_CACHE_DIR ||
-    path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'sluice');
-  return path.join(cache, 'bin', `kustomize-${kustomizeVersion}`);
-}
+/** kustomize's WebAssembly module on this machine; the image names its own in SLUICE_KUSTOMIZE_WASM, as here. */
+const kustomizeModule = await findKustomizeModule();
 
 /** `sluice controller` as the Deployment runs it, and what it has logged. */
 class Controller {
@@ -275,8 +269,9 @@ describe(
         return flag in local ? `${flag}=${local[flag]}` : arg;
       });
       const env: NodeJS.ProcessEnv = {
-        // The image's environment (Dockerfile ENV), with kustomize on PATH as it is there.
-        PATH: `${kustomizeDir()}${path.delimiter}${process.env.PATH}`,
+        // The image's environment (Dockerfile ENV).
+        PATH: process.env.PATH,
+        SLUICE_KUSTOMIZE_WASM: kustomizeModule,
         HOME: home,
         NODE_ENV: 'production',
         ...inCluster,

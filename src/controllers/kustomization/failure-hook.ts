@@ -84,8 +84,7 @@ async function buildHookJobs(
   const root = await hook.files.root();
   const dir = await securePath(root, hookPath.replace(/^\/+/, ''));
   const built = await buildManifests(hook.ctx.objects, pass.ks, root, dir, {
-    kustomizeBinary: hook.options.kustomizeBinary,
-    allowRemoteBases: hook.options.noRemoteBases === false,
+    kustomizeModule: hook.options.kustomizeModule,
     signal: AbortSignal.any([pass.request.signal, AbortSignal.timeout(timeoutOf(pass.ks.spec))]),
   });
   const objects = await prepareObjects(pass.objects.mapper, pass.ks, built.objects);

@@ -27,7 +27,7 @@ export interface LocalBuildOptions {
   recursive: boolean;
   /** `Kind/namespace/name` of a source → the local directory holding its files (--local-sources). */
   localSources: ReadonlyMap<string, string>;
-  kustomizeBinary?: string;
+  kustomizeModule?: string;
   signal: AbortSignal;
 }
 
@@ -87,8 +87,7 @@ async function buildOne(ks: Kustomization, dir: string, options: LocalBuildOptio
       );
     }
     const built = await buildManifests(options.cluster, ks, tree, inTree, {
-      kustomizeBinary: options.kustomizeBinary,
-      allowRemoteBases: false,
+      kustomizeModule: options.kustomizeModule,
       strictSubstitutions: options.strictSubstitutions,
       ignore,
       signal: options.signal,

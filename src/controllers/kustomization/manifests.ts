@@ -83,8 +83,7 @@ export class ArtifactFiles {
 }
 
 export interface BuildOptions {
-  kustomizeBinary?: string;
-  allowRemoteBases: boolean;
+  kustomizeModule?: string;
   signal: AbortSignal;
   /** Flux's StrictPostBuildSubstitutions feature gate (on by default): a variable with no value is an error. */
   strictSubstitutions?: boolean;
@@ -139,8 +138,7 @@ export async function kustomizeManifests(
     }
     const built = await kustomizeBuild(dir, {
       root,
-      kustomizeBinary: options.kustomizeBinary,
-      allowRemoteBases: options.allowRemoteBases,
+      kustomizeModule: options.kustomizeModule,
       signal: options.signal,
     }).catch(buildFailed);
     if (!decryptor) return built;

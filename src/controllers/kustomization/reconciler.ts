@@ -55,9 +55,7 @@ import { BuildCache } from '../../kustomize/build-cache.ts';
 
 export interface KustomizationOptions {
   store: ArtifactStore;
-  kustomizeBinary?: string;
-  /** Flux's --no-remote-bases; unlike Flux, true (remote bases refused) when unset. */
-  noRemoteBases?: boolean;
+  kustomizeModule?: string;
   /** How soon to look again at a missing artifact or unready dependency (Flux: --requeue-dependency, 30s). */
   requeueDependencyMs?: number;
   /** Flux's --default-service-account: impersonated when a Kustomization names no serviceAccountName. */
@@ -290,8 +288,8 @@ export function kustomizationReconciler(
     try {
       remote = await actOnTarget(pass);
       // Built before, or being built (same artifact, path and overlay): neither files nor kustomize are needed.
-      // Not with remote bases (they change on their own), nor decrypted builds (the keys may have gone).
-      const cacheable = artifact.digest && options.noRemoteBases !== false && !ks.spec.decryption;
+      // Not decrypted builds (the keys may have gone).
+      const cacheable = artifact.digest && !ks.spec.decryption;
       const cacheKey = cacheable ? BuildCache.key(artifact.digest, ks.spec) : undefined;
       const cached = cacheKey ? buildCache.get(cacheKey) : undefined;
       if (!cached) await files.dir(ks.spec.path);
@@ -355,8 +353,7 @@ export function kustomizationReconciler(
 
   function buildOptions(pass: KustomizationPass): BuildOptions {
     return {
-      kustomizeBinary: options.kustomizeBinary,
-      allowRemoteBases: options.noRemoteBases === false,
+      kustomizeModule: options.kustomizeModule,
       signal: pass.current.signal,
       strictSubstitutions: options.featureGates?.StrictPostBuildSubstitutions,
       sopsAgeSecret: options.sopsAgeSecret,
