@@ -40,10 +40,66 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/** What every port of sluice's allows a client, so that slow or hostile ones cannot hold it (Go's http.Server knobs). */
+export const serverLimits = {
+  maxHeaderSize: 16 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 256,
+};
+
+/**
+ * An HTTP server with `serverLimits`, whose handler may throw or reject without ending the process: the request
+ * then gets a 500 (the cause stays in the server; a client learns nothing from it).
+ */
+export function createServer(
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>,
+): http.Server {
+  const failed = (res: http.ServerResponse): void => {
+    if (!res.headersSent) send(res, { status: 500, body: 'internal error\n' });
+    else res.destroy();
+  };
+  const server = http.createServer(
+    {
+      maxHeaderSize: serverLimits.maxHeaderSize,
+      headersTimeout: serverLimits.headersTimeoutMs,
+      requestTimeout: serverLimits.requestTimeoutMs,
+      keepAliveTimeout: serverLimits.keepAliveTimeoutMs,
+      // How often the two timeouts above are checked (Node's default, 30 s, lets a slow client stay that long).
+      connectionsCheckingInterval: 1000,
+    },
+    (req, res) => {
+      try {
+        void Promise.resolve(handle(req, res)).catch(() => failed(res));
+      } catch {
+        failed(res);
+      }
+    },
+  );
+  server.maxConnections = serverLimits.maxConnections;
+  return server;
+}
+
+/** The request's target as a URL, or undefined when it is not one (then the answer is 400). */
+export function requestUrl(req: http.IncomingMessage): URL | undefined {
+  try {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    decodeURIComponent(url.pathname);
+    return url;
+  } catch {
+    return undefined;
+  }
+}
+
+export const badRequest: Response = { status: 400, body: '400 bad request\n' };
+
 /** Serves `routes` (path -> handler, GET and HEAD only) on `address`; resolves once listening. */
 export async function serve(address: string, routes: Record<string, Route>): Promise<HttpServer> {
   return listen(address, (req, res) => {
-    const route = routes[new URL(req.url ?? '/', 'http://localhost').pathname];
+    const url = requestUrl(req);
+    if (!url) return send(res, badRequest);
+    const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
     if (!route) return send(res, { status: 404, body: '404 page not found\n' });
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return send(res, { status: 405, body: 'method not allowed\n' });
@@ -51,14 +107,14 @@ export async function serve(address: string, routes: Record<string, Route>): Pro
       .then(route)
       .then(
         (response) => send(res, response),
-        (error: unknown) => send(res, { status: 500, body: `${String(error)}\n` }),
+        () => send(res, { status: 500, body: 'internal error\n' }),
       );
   });
 }
 
 async function listen(address: string, handle: http.RequestListener): Promise<HttpServer> {
   const { host, port } = parseListenAddress(address);
-  const server = http.createServer(handle);
+  const server = createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -86,7 +142,9 @@ export async function serveFiles(address: string, root: string): Promise<HttpSer
   return listen(address, (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return send(res, { status: 405, body: 'method not allowed\n' });
-    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    const url = requestUrl(req);
+    const pathname = url && decodeURIComponent(url.pathname);
+    if (!pathname || pathname.includes('\0')) return send(res, badRequest);
     const file = path.resolve(base, `.${pathname}`);
     if (!file.startsWith(base + path.sep)) return send(res, { status: 404, body: '404 page not found\n' });
     stat(file).then(

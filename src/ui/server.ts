@@ -4,7 +4,7 @@
 // updates go out as server-sent events from watches; every cluster request is made as the kubeconfig's user,
 // so RBAC decides. No Secret is sent to the page, and Job logs have the values of the Secrets their containers
 // read taken out (a log whose Secrets cannot be read is not shown).
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -25,6 +25,7 @@ import { failureCause, redact } from '../jobs/failure.ts';
 import { pipelinesOf, type Pipeline } from '../pipeline/pipeline.ts';
 import { followPipelines, type PipelineChange } from '../pipeline/follow.ts';
 import { errorMessage } from '../errors.ts';
+import { createServer, requestUrl } from '../runtime/server.ts';
 
 export interface UiOptions {
   client: KubeClient;
@@ -159,15 +160,16 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
   );
   await ready.promise;
 
-  const server = createServer((req, res) => {
-    void handle(req, res).catch((error: unknown) => reply(res, 500, { error: errorMessage(error) }));
-  });
+  const server = createServer((req, res) =>
+    handle(req, res).catch((error: unknown) => reply(res, 500, { error: errorMessage(error) })),
+  );
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const { port } = server.address() as AddressInfo;
     if (!['127.0.0.1', 'localhost'].map((h) => `${h}:${port}`).includes(req.headers.host ?? '')) {
       return reply(res, 403, { error: `refused: Host ${req.headers.host ?? '(none)'} is not this server's` });
     }
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    const url = requestUrl(req);
+    if (!url) return reply(res, 400, { error: 'refused: the request target is not a URL path' });
     const given = url.searchParams.get('token') ?? req.headers['x-sluice-token'];
     if (typeof given !== 'string' || !sameToken(given, token)) {
       return reply(res, 401, {
