@@ -25,6 +25,7 @@ import {
 } from '../../source/artifact.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { checkout, lsRemote, type GitCredentials } from '../../source/git.ts';
+import { writableInside } from '../../source/destination.ts';
 import { GitError } from '../../source/errors.ts';
 import { ReconcileError, type Pass } from '../reconcile.ts';
 import { refuseUnsupported, sourceReconciler } from '../source.ts';
@@ -218,10 +219,7 @@ export function gitRepositoryReconciler(
         if (!from || !(await stat(from).catch(() => undefined))?.isDirectory()) {
           throw new Error(`fromPath '${include.fromPath}' is not a directory of its artifact`);
         }
-        const to = inside(checkoutDir, include.toPath || name);
-        if (!to || to === checkoutDir) {
-          throw new Error(`toPath '${include.toPath}' must be a directory inside the artifact, not its root`);
-        }
+        const to = await writableInside(checkoutDir, include.toPath || name, 'toPath');
         await rm(to, { recursive: true, force: true });
         await cp(from, to, { recursive: true });
       } catch (error) {
