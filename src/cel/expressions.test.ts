@@ -6,6 +6,7 @@ import type { StatusResult } from '../kstatus/status.ts';
 import {
   CelEvaluationError,
   CelExpressionError,
+  celIterationLimit,
   compileExpression,
   healthCheckReader,
   readyExprEvaluator,
@@ -318,3 +319,34 @@ describe('compileExpression: the CEL Flux users write', () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('the CEL cost limit', () => {
+  const tens = `[${Array.from({ length: 10 }, (_, i) => i).join(',')}]`;
+  const nested = (depth: number): string =>
+    depth === 0 ? 'true' : `${tens}.all(x${depth}, ${nested(depth - 1)})`;
+
+  it('stops eight nested comprehensions at once, naming the field', () => {
+    const expression = compileExpression(nested(8), ['self', 'dep'], 'dependsOn[0].readyExpr');
+    assert.throws(() => expression.evaluateBoolean({ self: {}, dep: {} }), {
+      name: 'CelEvaluationError',
+      message: `failed to evaluate the CEL expression '${nested(8)}' in dependsOn[0].readyExpr: it exceeds the cost limit of ${celIterationLimit} iterations`,
+    });
+  });
+
+  it('stops one even when an outer operator would absorb its error', () => {
+    const expression = compileExpression(`${nested(8)} || true`, [], 'readyExpr');
+    assert.throws(() => expression.evaluateBoolean({}), /exceeds the cost limit/);
+  });
+
+  it('charges a range by its size, so one large list is refused too', () => {
+    const expression = compileExpression('dep.items.all(i, i >= 0)', ['dep'], 'readyExpr');
+    const items = Array.from({ length: celIterationLimit + 1 }, (_, i) => i);
+    assert.throws(() => expression.evaluateBoolean({ dep: { items } }), /exceeds the cost limit/);
+    assert.equal(expression.evaluateBoolean({ dep: { items: items.slice(0, 1000) } }), true);
+  });
+
+  it('gives every evaluation the whole budget again', () => {
+    const expression = compileExpression(nested(4), [], 'readyExpr');
+    for (let i = 0; i < 20; i++) assert.equal(expression.evaluateBoolean({}), true);
+  });
+});

@@ -11,6 +11,8 @@ import {
   celMethod,
   CelScalar,
   isCelError,
+  isCelList,
+  isCelMap,
   listType,
   parse,
   plan,
@@ -79,7 +81,32 @@ const extensionFunctions = [
   }),
 ];
 
-const env = celEnv({ funcs: [...strings, ...extensionFunctions] });
+/**
+ * The most items one evaluation may iterate over, summed over every comprehension (`all`, `exists`, `map`,
+ * `filter`, ...): the cost limit. cel-go charges a comprehension by its range's size the same way; without a
+ * limit, a few nested comprehensions in a tenant's expression keep this single thread busy for minutes.
+ */
+export const celIterationLimit = 100_000;
+
+// Evaluation is synchronous, so one budget serves every expression: set before each evaluation.
+let iterationsLeft = celIterationLimit;
+const rangeGuard = 'sluice_range_cost';
+const conditionGuard = 'sluice_loop_budget';
+const overBudget = () => celError(`the cost limit of ${celIterationLimit} iterations was exceeded`);
+const budgetFunctions = [
+  // Each comprehension's range is charged its size before the loop starts...
+  celFunc(rangeGuard, [CelScalar.DYN], CelScalar.DYN, (range: CelInput) => {
+    const size = isCelList(range) || isCelMap(range) ? range.size : 0;
+    iterationsLeft -= size;
+    return iterationsLeft < 0 ? (overBudget() as unknown as CelInput) : range;
+  }),
+  // ...and once the budget is spent, every loop still running ends at its next item.
+  celFunc(conditionGuard, [CelScalar.BOOL], CelScalar.BOOL, (condition: boolean) =>
+    iterationsLeft < 0 ? (overBudget() as unknown as boolean) : condition,
+  ),
+];
+
+const env = celEnv({ funcs: [...strings, ...extensionFunctions, ...budgetFunctions] });
 
 /** `sets` in `sets.contains(a, b)` is parsed as a call target, yet names a function, not a variable. */
 const namespacedFunctions = new Set(
@@ -114,15 +141,22 @@ export function compileExpression(
     const undeclared = referenced.find((name) => !variables.includes(name));
     if (undeclared !== undefined) throw failure(`undeclared reference to '${undeclared}'`);
   }
-  const program = plan(env, expr);
+  const program = plan(env, withBudget(expr));
 
   return {
     evaluateBoolean(values) {
       let result;
+      iterationsLeft = celIterationLimit;
       try {
         result = program(bindings(referenced, values));
       } catch (error) {
         result = celError(error);
+      }
+      // Checked whatever the result: `true || <over budget>` is still true.
+      if (iterationsLeft < 0) {
+        throw new CelEvaluationError(
+          `failed to evaluate the CEL expression '${source}' in ${field}: it exceeds the cost limit of ${celIterationLimit} iterations`,
+        );
       }
       if (isCelError(result)) {
         // cel-go's wording for a missing key of a map, which every object field here is.
@@ -270,6 +304,45 @@ function toCelInput(value: unknown): CelInput {
     default:
       throw new Error(`unsupported value of type ${typeof value}`);
   }
+}
+
+/** `expr` with every comprehension's range and loop condition passed through the budget functions. */
+function withBudget(expr: Expr | undefined): Expr {
+  if (!expr) return expr as unknown as Expr;
+  const kind = expr.exprKind;
+  const guarded = (name: string, inner: Expr | undefined): Expr =>
+    ({
+      ...expr,
+      exprKind: { case: 'callExpr', value: { function: name, args: [withBudget(inner)] } },
+    }) as unknown as Expr;
+  switch (kind.case) {
+    case 'selectExpr':
+      kind.value.operand = withBudget(kind.value.operand);
+      break;
+    case 'callExpr':
+      if (kind.value.target) kind.value.target = withBudget(kind.value.target);
+      kind.value.args = kind.value.args.map(withBudget);
+      break;
+    case 'listExpr':
+      kind.value.elements = kind.value.elements.map(withBudget);
+      break;
+    case 'structExpr':
+      for (const entry of kind.value.entries) {
+        if (entry.keyKind.case === 'mapKey') entry.keyKind.value = withBudget(entry.keyKind.value);
+        entry.value = withBudget(entry.value);
+      }
+      break;
+    case 'comprehensionExpr': {
+      const c = kind.value;
+      c.iterRange = guarded(rangeGuard, c.iterRange);
+      c.accuInit = withBudget(c.accuInit);
+      c.loopCondition = guarded(conditionGuard, c.loopCondition);
+      c.loopStep = withBudget(c.loopStep);
+      c.result = withBudget(c.result);
+      break;
+    }
+  }
+  return expr;
 }
 
 /** The root variables an expression reads, leaving out comprehension variables, type names and function namespaces. */

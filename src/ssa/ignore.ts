@@ -8,6 +8,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { IgnoreRule, Selector } from '../api/kustomization.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { splitApiVersion } from '../kube/discovery.ts';
+import { errorMessage } from '../errors.ts';
+import { compilePattern } from '../regexp.ts';
 
 /** The rules of a Kustomization, checked once: each pointer parsed, each selector compiled. */
 export class IgnoreRules {
@@ -193,15 +195,12 @@ function selectorMatcher(target: Selector | undefined, field: string): (object: 
   const pattern = (value: string | undefined, name: string) => {
     if (!value) return () => true;
     try {
-      const regex = new RegExp(`^(?:${value})$`);
+      const regex = compilePattern(`^(?:${value})$`);
       return (text: string) => regex.test(text);
     } catch (error) {
-      throw new Error(
-        `${field}.${name}: '${value}' is not a regular expression: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
+      throw new Error(`${field}.${name}: '${value}' is not a regular expression: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
   };
   const group = pattern(target.group, 'group');

@@ -36,6 +36,7 @@ import { ReconcileError, type Pass } from '../reconcile.ts';
 import { refuseUnsupported, sourceReconciler } from '../source.ts';
 import type { ControllerContext } from '../manager.ts';
 import { errorMessage } from '../../errors.ts';
+import { compilePattern, type Pattern } from '../../regexp.ts';
 
 export interface OCIRepositoryOptions {
   store: ArtifactStore;
@@ -176,7 +177,16 @@ export function ociRepositoryReconciler(
         stalled: true,
       });
     }
-    const filter = semverFilter ? new RegExp(semverFilter) : undefined;
+    let filter: Pattern | undefined;
+    try {
+      filter = semverFilter ? compilePattern(semverFilter) : undefined;
+    } catch (error) {
+      throw new ReconcileError(
+        'ReadOperationFailed',
+        `spec.ref.semverFilter '${semverFilter}' is not a regular expression: ${errorMessage(error)}`,
+        { stalled: true },
+      );
+    }
     const candidates = (await registry.tags())
       .filter((tag) => !filter || filter.test(tag))
       .map((tag) => ({ tag, version: semver.parse(tag.replace(/^v/, '')) }))
