@@ -43,6 +43,8 @@ export class GitServer {
   readonly root: string;
   private readonly server: http.Server;
   private readonly auth: BasicAuth | undefined;
+  /** Every Authorization header a request brought, to check that credentials reach only their own server. */
+  readonly authorizationsSeen: string[] = [];
   private readonly workTrees = new Map<string, string>();
 
   private constructor(root: string, server: http.Server, auth: BasicAuth | undefined) {
@@ -156,6 +158,7 @@ export class GitServer {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.headers.authorization) this.authorizationsSeen.push(req.headers.authorization);
     if (!this.authorized(req)) {
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="sluice-test-git"' }).end();
       return;

@@ -129,7 +129,7 @@ describe('prepareTransport over http(s)', () => {
     assert.equal(transport.url, 'https://git.example.com/org/repo.git');
     assert.deepEqual(transport.env, {
       GIT_CONFIG_COUNT: '1',
-      GIT_CONFIG_KEY_0: 'http.extraHeader',
+      GIT_CONFIG_KEY_0: 'http.https://git.example.com/.extraHeader',
       GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from('robot:s3cret').toString('base64')}`,
     });
   });
@@ -145,7 +145,7 @@ describe('prepareTransport over http(s)', () => {
     assert.equal(transport.displayUrl, 'https://git.example.com/repo.git');
     assert.deepEqual(transport.env, {
       GIT_CONFIG_COUNT: '2',
-      GIT_CONFIG_KEY_0: 'http.extraHeader',
+      GIT_CONFIG_KEY_0: 'http.https://git.example.com/.extraHeader',
       GIT_CONFIG_VALUE_0: 'Authorization: Bearer tok3n',
       GIT_CONFIG_KEY_1: 'http.sslCAInfo',
       GIT_CONFIG_VALUE_1: path.join(dir, 'ca.crt'),

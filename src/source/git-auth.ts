@@ -117,6 +117,8 @@ async function prepareHttp(parsed: URL, data: GitCredentials, privateDir: string
   const urlPassword = decodeUserInfo(parsed.password);
   const secrets = [parsed.password, urlPassword];
   const config: [string, string][] = [];
+  // Scoped to the repository's scheme, host and port: a submodule or redirect elsewhere is sent no credentials.
+  const extraHeader = `http.${parsed.protocol}//${parsed.host}/.extraHeader`;
 
   const bearerToken = text(data, 'bearerToken');
   if (bearerToken !== undefined) {
@@ -124,7 +126,7 @@ async function prepareHttp(parsed: URL, data: GitCredentials, privateDir: string
       throw authError(transport, "'bearerToken' contains a line break", displayUrl);
     }
     const header = `Authorization: Bearer ${bearerToken}`;
-    config.push(['http.extraHeader', header]);
+    config.push([extraHeader, header]);
     secrets.push(bearerToken, header);
   } else {
     // The Secret's values win over user info in the URL, as in Flux.
@@ -135,7 +137,7 @@ async function prepareHttp(parsed: URL, data: GitCredentials, privateDir: string
     }
     if (username !== '') {
       const basic = Buffer.from(`${username}:${password}`, 'utf8').toString('base64');
-      config.push(['http.extraHeader', `Authorization: Basic ${basic}`]);
+      config.push([extraHeader, `Authorization: Basic ${basic}`]);
       secrets.push(password, basic);
     }
   }

@@ -396,3 +396,29 @@ describe('checkout directory', () => {
     }
   });
 });
+
+describe('credentials stay with their host', () => {
+  it('sends a submodule on another host no Authorization header', async () => {
+    const secured = await GitServer.start({ auth: { username: 'robot', password: 'right-password' } });
+    const elsewhere = await GitServer.start();
+    try {
+      const libCommit = await elsewhere.createRepo('lib', { 'lib.txt': 'from elsewhere\n' });
+      await secured.createRepo('app', { 'README.md': 'app\n' });
+      await secured.addSubmodule('app', 'vendor/lib', elsewhere.url('lib'), libCommit);
+      const dir = freshDir();
+      await checkout({
+        url: secured.url('app'),
+        ref: { branch: 'main' },
+        credentials: { username: 'robot', password: 'right-password' },
+        recurseSubmodules: true,
+        dir,
+      });
+      assert.equal(await readFile(path.join(dir, 'vendor/lib/lib.txt'), 'utf8'), 'from elsewhere\n');
+      assert.ok(secured.authorizationsSeen.length > 0, 'the repository itself was sent the credentials');
+      assert.deepEqual(elsewhere.authorizationsSeen, []);
+    } finally {
+      await secured.stop();
+      await elsewhere.stop();
+    }
+  });
+});
