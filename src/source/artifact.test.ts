@@ -315,6 +315,24 @@ describe('extractArtifact', () => {
     await assert.rejects(stat(path.join(path.dirname(dest), 'evil.txt')), { code: 'ENOENT' });
   });
 
+  it('refuses a gzip bomb and too many entries, by their headers, writing nothing', async () => {
+    const source = fresh('bomb');
+    await writeTree(source, { 'a.txt': 'a'.repeat(4000), 'b.txt': 'b', 'c.txt': 'c' });
+    const file = `${fresh('bomb')}.tar.gz`;
+    await tar.create({ file, gzip: true, cwd: source }, ['a.txt', 'b.txt', 'c.txt']);
+    const digest = await fileDigest(file, 'sha256');
+    const dest = fresh('dest');
+    await assert.rejects(extractArtifact(file, dest, digest, { maxBytes: 1000, maxEntries: 10 }), {
+      message: "failed to extract archive: it unpacks to more than 1000 bytes (at entry 'a.txt')",
+    });
+    await assert.rejects(extractArtifact(file, dest, digest, { maxBytes: 10_000, maxEntries: 2 }), {
+      message: 'failed to extract archive: it has more than 2 entries',
+    });
+    await assert.rejects(stat(dest), { code: 'ENOENT' });
+    await extractArtifact(file, dest, digest, { maxBytes: 10_000, maxEntries: 3 });
+    assert.deepEqual((await readdir(dest)).sort(), ['a.txt', 'b.txt', 'c.txt']);
+  });
+
   it('skips symlinks in the archive', async () => {
     const source = fresh('links');
     await writeTree(source, { 'real.txt': 'real\n' });

@@ -250,12 +250,26 @@ export async function fileDigest(file: string, algorithm: string): Promise<strin
   return `${algorithm}:${hash.digest('hex')}`;
 }
 
+/** The most an artifact may unpack to: a gzip bomb or a tarball of a million entries fails, named, instead. */
+export interface ExtractLimits {
+  maxBytes: number;
+  maxEntries: number;
+}
+
+export const defaultExtractLimits: ExtractLimits = { maxBytes: 1024 * 1024 * 1024, maxEntries: 100_000 };
+
 /**
  * The consumer side: checks the tarball against the digest the artifact advertises, then unpacks regular
- * files and directories into `destDir`; an entry whose path would leave `destDir` fails the whole extraction
- * before anything is written.
+ * files and directories into `destDir`; an entry whose path would leave `destDir`, or entries adding up to more
+ * than the limits (counted from the headers while reading, so a bomb is never inflated), fail the whole
+ * extraction before anything is written.
  */
-export async function extractArtifact(file: string, destDir: string, expectedDigest: string): Promise<void> {
+export async function extractArtifact(
+  file: string,
+  destDir: string,
+  expectedDigest: string,
+  limits: ExtractLimits = defaultExtractLimits,
+): Promise<void> {
   const algorithm = expectedDigest.slice(0, expectedDigest.indexOf(':'));
   if (!digestAlgorithms.has(algorithm)) {
     throw new Error(`failed to verify archive: unsupported digest algorithm in '${expectedDigest}'`);
@@ -263,18 +277,7 @@ export async function extractArtifact(file: string, destDir: string, expectedDig
   if ((await fileDigest(file, algorithm)) !== expectedDigest) {
     throw new Error(`failed to verify archive: computed digest doesn't match provided '${expectedDigest}'`);
   }
-  const escaping: string[] = [];
-  await tar.list({
-    file,
-    onReadEntry: (entry) => {
-      if (escapesRoot(entry.path)) escaping.push(entry.path);
-    },
-  });
-  if (escaping.length > 0) {
-    throw new Error(
-      `failed to extract archive: entry '${escaping[0]}' would be written outside '${destDir}'`,
-    );
-  }
+  await checkEntries(file, destDir, limits);
   await mkdir(destDir, { recursive: true });
   await tar.extract({
     file,
@@ -282,6 +285,39 @@ export async function extractArtifact(file: string, destDir: string, expectedDig
     strict: true,
     preserveOwner: false,
     filter: (_path, entry) => 'type' in entry && (entry.type === 'File' || entry.type === 'Directory'),
+  });
+}
+
+/** Reads the tarball's headers once: no entry may leave `destDir`, and the entries must stay within `limits`. */
+function checkEntries(file: string, destDir: string, limits: ExtractLimits): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const source = createReadStream(file);
+    let entries = 0;
+    let bytes = 0;
+    let failed = false;
+    const fail = (message: string): void => {
+      if (failed) return;
+      failed = true;
+      source.destroy();
+      reject(new Error(`failed to extract archive: ${message}`));
+    };
+    const parser = tar.list({
+      onReadEntry: (entry) => {
+        entries += 1;
+        bytes += entry.size ?? 0;
+        if (escapesRoot(entry.path)) fail(`entry '${entry.path}' would be written outside '${destDir}'`);
+        else if (entries > limits.maxEntries) fail(`it has more than ${limits.maxEntries} entries`);
+        else if (bytes > limits.maxBytes)
+          fail(`it unpacks to more than ${limits.maxBytes} bytes (at entry '${entry.path}')`);
+        entry.resume();
+      },
+    });
+    source.on('error', (error) => fail(error.message));
+    parser.on('error', (error: Error) => fail(error.message));
+    parser.on('close', () => {
+      if (!failed) resolve();
+    });
+    source.pipe(parser);
   });
 }
 

@@ -71,6 +71,46 @@ export function parseOciUrl(url: string): OciReference {
   return { registry, repository };
 }
 
+/** What a registry may send: more fails the OCIRepository with a message while the controller carries on. */
+export const registryLimits = {
+  /** A manifest (the OCI distribution spec asks registries to accept at least 4 MiB). */
+  manifestBytes: 4 * 1024 * 1024,
+  /** One page of the tag list. */
+  tagPageBytes: 4 * 1024 * 1024,
+  tags: 100_000,
+  /** A token answer, or an error body. */
+  smallBodyBytes: 64 * 1024,
+  /** A layer whose manifest gives no size. */
+  blobBytes: 1024 * 1024 * 1024,
+};
+
+/** The body, read up to `max` bytes; more is an error naming `what`. */
+async function readLimited(
+  body: Dispatcher.ResponseData['body'],
+  max: number,
+  what: string,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) {
+      body.destroy();
+      throw new RegistryError(`${what} is larger than ${max} bytes`, 0);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseJson<T>(bytes: Buffer, what: string): T {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch {
+    throw new RegistryError(`${what} is not JSON`, 0);
+  }
+}
+
 export class RegistryClient {
   private readonly base: string;
   private readonly reference: OciReference;
@@ -94,10 +134,24 @@ export class RegistryClient {
     let path: string | undefined = `/v2/${this.reference.repository}/tags/list?n=1000`;
     while (path) {
       const response = await this.send('GET', path, { accept: 'application/json' });
-      const body = (await response.body.json()) as { tags?: string[] | null };
-      tags.push(...(body.tags ?? []));
+      const what = `the tag list of ${this.reference.repository}`;
+      const body = parseJson<{ tags?: unknown }>(
+        await readLimited(response.body, registryLimits.tagPageBytes, `a page of ${what}`),
+        what,
+      );
+      if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === 'string'));
+      if (tags.length > registryLimits.tags)
+        throw new RegistryError(`${what} has more than ${registryLimits.tags} tags`, 0);
       const link = String(response.headers['link'] ?? '');
-      path = /<([^>]+)>;\s*rel="next"/.exec(link)?.[1];
+      const next = /<([^>]+)>;\s*rel="next"/.exec(link)?.[1];
+      // The next page is asked of the same registry, with its credentials, only.
+      if (next && new URL(next, this.base).origin !== new URL(this.base).origin) {
+        throw new RegistryError(
+          `the next page of ${what} is on another host (${new URL(next, this.base).host})`,
+          0,
+        );
+      }
+      path = next;
     }
     return tags;
   }
@@ -106,12 +160,12 @@ export class RegistryClient {
   async manifest(tagOrDigest: string): Promise<{ digest: string; manifest: OciManifest }> {
     const path = `/v2/${this.reference.repository}/manifests/${tagOrDigest}`;
     const response = await this.send('GET', path, { accept: manifestTypes.join(', ') });
-    const bytes = Buffer.from(await response.body.arrayBuffer());
+    const bytes = await readLimited(response.body, registryLimits.manifestBytes, `manifest ${tagOrDigest}`);
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (tagOrDigest.startsWith('sha256:') && tagOrDigest !== digest) {
       throw new RegistryError(`manifest ${tagOrDigest} does not match its content (${digest})`, 0);
     }
-    const manifest = JSON.parse(bytes.toString('utf8')) as OciManifest;
+    const manifest = parseJson<OciManifest>(bytes, `manifest ${tagOrDigest}`);
     if (!Array.isArray(manifest.layers)) {
       throw new RegistryError(
         `failed to parse artifact manifest: ${tagOrDigest} is not an image manifest`,
@@ -121,12 +175,25 @@ export class RegistryClient {
     return { digest, manifest };
   }
 
-  /** Downloads a blob to `file`, checking its sha256 digest. */
-  async downloadBlob(digest: string, file: string): Promise<void> {
+  /** Downloads a blob to `file`, checking its sha256 digest and that it is no larger than the manifest says. */
+  async downloadBlob(digest: string, file: string, size?: number): Promise<void> {
     const response = await this.send('GET', `/v2/${this.reference.repository}/blobs/${digest}`, {});
+    const max = size ?? registryLimits.blobBytes;
+    const tooLarge = () =>
+      new RegistryError(
+        `blob ${digest} is larger than ${max} bytes${size === undefined ? '' : ', the size its manifest gives'}`,
+        0,
+      );
+    if (Number(response.headers['content-length'] ?? 0) > max) {
+      await response.body.dump().catch(() => undefined);
+      throw tooLarge();
+    }
     const hash = createHash('sha256');
+    let received = 0;
     const hashing = new Transform({
       transform(chunk: Buffer, _encoding, done) {
+        received += chunk.length;
+        if (received > max) return done(tooLarge());
         hash.update(chunk);
         done(null, chunk);
       },
@@ -195,27 +262,57 @@ export class RegistryClient {
     const tokenUrl = new URL(params['realm']);
     if (params['service']) tokenUrl.searchParams.set('service', params['service']);
     tokenUrl.searchParams.set('scope', params['scope'] ?? `repository:${this.reference.repository}:pull`);
-    const response = await this.request('GET', tokenUrl.toString(), basic ? { authorization: basic } : {});
+    // The realm gets the credentials only when it is the registry or a host of the same domain (Docker Hub's
+    // registry-1.docker.io sends them to auth.docker.io), and only over https when the registry is.
+    const trusted =
+      sameDomain(tokenUrl.hostname, new URL(this.base).hostname) &&
+      (tokenUrl.protocol === 'https:' || new URL(this.base).protocol === 'http:');
+    const response = await this.request(
+      'GET',
+      tokenUrl.toString(),
+      basic && trusted ? { authorization: basic } : {},
+    );
     if (response.statusCode >= 400) {
       return this.fail('GET', tokenUrl.toString(), response.statusCode, await errorText(response));
     }
-    const body = (await response.body.json()) as { token?: string; access_token?: string };
+    const body = parseJson<{ token?: unknown; access_token?: unknown }>(
+      await readLimited(response.body, registryLimits.smallBodyBytes, 'the token answer'),
+      'the token answer',
+    );
     const token = body.token ?? body.access_token;
-    return token ? `Bearer ${token}` : undefined;
+    return typeof token === 'string' && token ? `Bearer ${token}` : undefined;
   }
 }
 
-/** The registry's error codes and messages (`MANIFEST_UNKNOWN: manifest unknown`), else the status line. */
+/**
+ * The registry's error codes and messages (`MANIFEST_UNKNOWN: manifest unknown`), else the status line: a short,
+ * printable reason, since it goes into the status and events (a registry may send anything in a body).
+ */
 async function errorText(response: Dispatcher.ResponseData): Promise<string> {
-  const text = await response.body.text().catch(() => '');
+  const bytes = await readLimited(response.body, registryLimits.smallBodyBytes, 'the error body').catch(() =>
+    Buffer.alloc(0),
+  );
+  const text = bytes.toString('utf8');
+  let reason = `${response.statusCode} ${text}`;
   try {
-    const body = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
-    const errors = (body.errors ?? []).map((e) => `${e.code}: ${e.message}`);
-    if (errors.length > 0) return errors.join('; ');
+    const body = JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[] };
+    const errors = (Array.isArray(body.errors) ? body.errors : []).map(
+      (e) => `${String(e.code)}: ${String(e.message)}`,
+    );
+    if (errors.length > 0) reason = errors.join('; ');
   } catch {
-    // not JSON: the status says it
+    // not JSON: the status line and the text say it
   }
-  return `${response.statusCode} ${text.trim().slice(0, 200)}`.trim();
+  // eslint-disable-next-line no-control-regex
+  const printable = reason.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return printable.length > 200 ? `${printable.slice(0, 200)}…` : printable;
+}
+
+/** Whether two hosts are one, or share their last two labels (registry-1.docker.io and auth.docker.io). */
+function sameDomain(a: string, b: string): boolean {
+  if (a === b) return true;
+  const parent = (host: string) => host.split('.').slice(-2).join('.');
+  return a.includes('.') && b.includes('.') && !/^[\d.]+$/.test(a) && parent(a) === parent(b);
 }
 
 /** The credentials of a dockerconfigjson for `registry`, if it has an entry for it. */

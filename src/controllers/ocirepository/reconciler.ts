@@ -219,7 +219,7 @@ export function ociRepositoryReconciler(
     const workDir = await mkdtemp(path.join(tmpdir(), 'ocirepository-'));
     try {
       const blob = path.join(workDir, 'layer.tgz');
-      await registry.downloadBlob(layer.digest, blob).catch((error: unknown) => {
+      await registry.downloadBlob(layer.digest, blob, layer.size).catch((error: unknown) => {
         throw new ReconcileError(
           'OCIArtifactPullFailed',
           `failed to pull artifact from '${repo.spec.url}': ${errorMessage(error)}`,
