@@ -191,8 +191,9 @@ function deployment({ namespace, image, version }: InstallManifestOptions): Kube
             },
           ],
           volumes: [
-            { name: 'data', emptyDir: {} },
-            { name: 'tmp', emptyDir: {} },
+            // Bounded, so that no artifact or build fills the node's disk: the kubelet evicts the pod instead.
+            { name: 'data', emptyDir: { sizeLimit: '1Gi' } },
+            { name: 'tmp', emptyDir: { sizeLimit: '2Gi' } },
           ],
         },
       },

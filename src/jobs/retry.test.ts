@@ -68,4 +68,14 @@ describe('Job retry policy', () => {
       /sluice.dev\/retry-backoff/,
     );
   });
+
+  it("caps the count and refuses a backoff under half a second, so a tenant's Job cannot loop the controller", () => {
+    assert.throws(() => retryPolicyOf(job({ 'sluice.dev/retry': '1000000' })), {
+      message: 'annotation sluice.dev/retry of Job/apps/seed is "1000000": at most 20 retries are allowed',
+    });
+    assert.throws(() => retryPolicyOf(job({ 'sluice.dev/retry': '2', 'sluice.dev/retry-backoff': '0s' })), {
+      message: 'annotation sluice.dev/retry-backoff of the same Job is "0s": the shortest backoff is 500ms',
+    });
+    assert.equal(retryPolicyOf(job({ 'sluice.dev/retry': '20' }))?.retries, 20);
+  });
 });

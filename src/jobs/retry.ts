@@ -15,6 +15,9 @@ export interface RetryPolicy {
 
 const DEFAULT_BACKOFF_MS = 10_000;
 const DEFAULT_MAX_BACKOFF_MS = 300_000;
+/** The most retries a Job may ask for, and the shortest backoff: a tenant's Job cannot loop the controller. */
+export const maxRetries = 20;
+export const minBackoffMs = 500;
 
 /** The Job's retry policy, or undefined without the annotation; an unreadable value is an error naming it. */
 export function retryPolicyOf(job: KubeObject): RetryPolicy | undefined {
@@ -25,12 +28,23 @@ export function retryPolicyOf(job: KubeObject): RetryPolicy | undefined {
   if (!/^[0-9]+$/.test(value.trim())) {
     throw new Error(`${where} is ${JSON.stringify(value)}: write how many times to retry, e.g. "3"`);
   }
+  const retries = Number(value.trim());
+  if (retries > maxRetries) {
+    throw new Error(`${where} is ${JSON.stringify(value)}: at most ${maxRetries} retries are allowed`);
+  }
   const duration = (key: string, fallback: number) => {
     const text = annotations[key];
-    return text === undefined ? fallback : parseDuration(text, `annotation ${key} of the same Job`);
+    if (text === undefined) return fallback;
+    const ms = parseDuration(text, `annotation ${key} of the same Job`);
+    if (ms < minBackoffMs) {
+      throw new Error(
+        `annotation ${key} of the same Job is ${JSON.stringify(text)}: the shortest backoff is 500ms`,
+      );
+    }
+    return ms;
   };
   return {
-    retries: Number(value.trim()),
+    retries,
     backoffMs: duration(SluiceAnnotation.retryBackoff, DEFAULT_BACKOFF_MS),
     maxBackoffMs: duration(SluiceAnnotation.retryBackoffMax, DEFAULT_MAX_BACKOFF_MS),
   };

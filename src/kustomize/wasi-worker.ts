@@ -1,7 +1,6 @@
 // The worker thread of runWasi (wasi.ts): instantiates the module with WASI, one directory preopened, an empty
 // environment, stdin empty, and stdout and stderr captured in memory up to a cap, then runs it and posts the outcome.
 import { closeSync, openSync } from 'node:fs';
-import { WASI } from 'node:wasi';
 import { parentPort, workerData } from 'node:worker_threads';
 import { concatBytes, type WorkerReply } from './wasi.ts';
 
@@ -16,6 +15,13 @@ class OutputLimit extends Error {}
 
 /** WASI's errno EBADF. */
 const badDescriptor = 8;
+
+// Node marks WASI experimental and says so on stderr, where the controller writes only JSON log lines.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: never[]) => {
+  if (!String(warning).includes('WASI')) emitWarning(warning, ...rest);
+}) as typeof process.emitWarning;
+const { WASI } = await import('node:wasi');
 
 const job = workerData as Job;
 const reply = (message: WorkerReply): void => parentPort?.postMessage(message);
