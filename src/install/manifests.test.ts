@@ -139,6 +139,9 @@ describe('install manifests', () => {
     // A read-only root: every path written to is an emptyDir.
     const volumes = new Map(pod.volumes.map((v) => [v.name, v]));
     for (const mount of container.volumeMounts) assert.ok(volumes.get(mount.name)?.emptyDir, mount.name);
+    // Bounded, so that no artifact or build can fill the node's disk.
+    assert.deepEqual(volumes.get('data')?.emptyDir, { sizeLimit: '1Gi' });
+    assert.deepEqual(volumes.get('tmp')?.emptyDir, { sizeLimit: '2Gi' });
     assert.deepEqual(container.volumeMounts.map((m) => m.mountPath).sort(), ['/data', '/tmp']);
   });
 
