@@ -110,7 +110,7 @@ describe('RegistryClient against a hostile registry', () => {
     try {
       await assert.rejects(registry.client.manifest('v1'), (error: Error) => {
         assert.ok(error.message.length < 300, error.message);
-        assert.doesNotMatch(error.message, /\u001b/);
+        assert.ok(!error.message.includes('\u001b'), error.message);
         return true;
       });
     } finally {
