@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseListenAddress, serve } from './server.ts';
+import { parseListenAddress, serve, serveFiles, serverLimits } from './server.ts';
+import { hostileRequests, sendRaw, slowClient } from '../../dev/hostile-requests.ts';
 
 describe('HTTP endpoints', () => {
   it('parses listen addresses the way Go writes them', () => {
@@ -20,6 +21,30 @@ describe('HTTP endpoints', () => {
       assert.equal((await fetch(`http://${server.address}/nope`)).status, 404);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('hostile clients', () => {
+  it('answers every malformed request with a 4xx, and cuts off a client that goes quiet mid-request', async () => {
+    const routes = await serve('127.0.0.1:0', { '/healthz': () => ({ status: 200, body: 'ok\n' }) });
+    const files = await serveFiles('127.0.0.1:0', import.meta.dirname);
+    try {
+      for (const server of [routes, files]) {
+        const port = Number(server.address.split(':').at(-1));
+        for (const request of hostileRequests) {
+          const answer = await sendRaw(port, request);
+          assert.ok(
+            answer.status === undefined || (answer.status >= 400 && answer.status < 500),
+            answer.head,
+          );
+        }
+        const heldMs = await slowClient(port, serverLimits.idleTimeoutMs + 10_000);
+        assert.ok(heldMs < serverLimits.idleTimeoutMs + 5_000, `held for ${heldMs} ms`);
+      }
+    } finally {
+      await routes.close();
+      await files.close();
     }
   });
 });
