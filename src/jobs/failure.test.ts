@@ -10,7 +10,7 @@ import {
   truncateEnd,
   truncateStart,
 } from './failure.ts';
-import { secretNamesFor } from './secrets.ts';
+import { encodedForms, secretNamesFor } from './secrets.ts';
 
 const pod = (name: string, phase: string, terminated?: Record<string, unknown>, init = false): Pod => ({
   metadata: { name, namespace: 'apps' },
@@ -89,6 +89,20 @@ describe('Job failure', () => {
       'password=[redacted] user=[redacted]',
     );
     assert.equal(redact('token abcd', ['abcd', 'abcdef']), 'token [redacted]');
+  });
+
+  it('also takes out the base64 and URL-encoded forms of a value, and any ServiceAccount token', () => {
+    const forms = encodedForms('p@ss w/rd?');
+    const printed = [
+      `plain p@ss w/rd?`,
+      `base64 ${Buffer.from('p@ss w/rd?').toString('base64')}`,
+      `url ${encodeURIComponent('p@ss w/rd?')}`,
+      'jwt eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJrdWJlcm5ldGVzIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ',
+    ].join('\n');
+    assert.equal(
+      redact(printed, forms),
+      'plain [redacted]\nbase64 [redacted]\nurl [redacted]\njwt [redacted token]',
+    );
   });
 
   it("finds the Secrets a container reads: env, envFrom and the pod's Secret volumes", () => {

@@ -84,9 +84,12 @@ export function truncateEnd(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+const serviceAccountToken = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g;
+
 /** `text` with every occurrence of each secret value replaced, so a log or message never carries one. */
 export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
+  // A ServiceAccount token (a JWT) is never kept, whoever's it is: the pod's own is not readable to compare with.
+  let out = text.replace(serviceAccountToken, '[redacted token]');
   // Longest first: a value that contains another is replaced whole.
   for (const value of [...secrets].filter((s) => s.length > 0).sort((a, b) => b.length - a.length)) {
     out = out.split(value).join('[redacted]');

@@ -38,7 +38,9 @@ export async function secretValuesFor(
       );
       for (const encoded of Object.values(secret.data ?? {})) {
         const value = Buffer.from(encoded, 'base64').toString('utf8');
-        values.push(value, ...value.split('\n').filter((line) => line.trim().length > 0));
+        for (const plain of [value, ...value.split('\n').filter((line) => line.trim().length > 0)]) {
+          values.push(...encodedForms(plain));
+        }
       }
     } catch (error) {
       return {
@@ -47,4 +49,17 @@ export async function secretValuesFor(
     }
   }
   return { values };
+}
+
+/** A value as a container may print it: as it is, in base64 (padded, unpadded, URL-safe) and URL-encoded. */
+export function encodedForms(value: string): string[] {
+  const base64 = Buffer.from(value, 'utf8').toString('base64');
+  const forms = [
+    value,
+    base64,
+    base64.replace(/=+$/, ''),
+    Buffer.from(value, 'utf8').toString('base64url'),
+    encodeURIComponent(value),
+  ];
+  return [...new Set(forms)];
 }

@@ -59,3 +59,21 @@ describe('a remote cluster’s kubeconfig', () => {
     });
   });
 });
+
+describe('a kubeconfig with a YAML mistake', () => {
+  it('is named by line and column, never by the text around the mistake', () => {
+    const text =
+      'apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: sekrit-token-value\n   oops: x\n';
+    assert.throws(
+      () => remoteKubeConfig(text, "Secret 'apps/remote' key 'value'"),
+      (error: Error) => {
+        assert.match(
+          error.message,
+          /^the kubeconfig in Secret 'apps\/remote' key 'value' is not YAML: .* at line \d+, column \d+$/,
+        );
+        assert.doesNotMatch(error.message, /sekrit/);
+        return true;
+      },
+    );
+  });
+});

@@ -5,6 +5,7 @@
 // fluxcd/pkg#1281, refuses file references; sluice refuses all of them, saying which entry and why.
 import { KubeConfig } from '@kubernetes/client-node';
 import YAML from 'yaml';
+import { parseErrorWithoutText } from '../errors.ts';
 
 type Entry = Record<string, unknown>;
 
@@ -14,7 +15,9 @@ export function remoteKubeConfig(text: string, source: string): KubeConfig {
   try {
     parsed = YAML.parse(text);
   } catch (error) {
-    throw new Error(`the kubeconfig in ${source} is not YAML: ${(error as Error).message}`, { cause: error });
+    throw new Error(`the kubeconfig in ${source} is not YAML: ${parseErrorWithoutText(error)}`, {
+      cause: error,
+    });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new Error(`the kubeconfig in ${source} is not a YAML mapping`);

@@ -216,9 +216,17 @@ describe('envsubst syntax errors', () => {
     });
   }
 
-  it('points at the line, column and text of the expression', () => {
+  it('points at the line, column and variable of the expression', () => {
     assert.throws(() => run('kind: ConfigMap\ndata:\n  key: ${broken\n', {}, false), {
       message: 'missing closing brace at line 3, column 8: "${broken"',
     });
+  });
+
+  it('never quotes the text after the variable: it may be a decrypted secret', () => {
+    assert.throws(() => run('password: ${db:-s3cr3t-value\n', {}, false), (error: Error) => {
+      assert.equal(error.message, 'unable to parse substitution within function at line 1, column 11: "${db"');
+      return true;
+    });
+    assert.throws(() => run('a: ${!hunter2}', {}, false), /at line 1, column 4: "\$\{"$/);
   });
 });

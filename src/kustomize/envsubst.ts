@@ -247,8 +247,10 @@ class TemplateParser {
     const before = this.text.slice(0, this.expressionStart);
     const line = before.split('\n').length;
     const column = this.expressionStart - before.lastIndexOf('\n');
-    const excerpt = this.text.slice(this.expressionStart).split('\n', 1)[0]?.slice(0, 60) ?? '';
-    throw new EnvsubstError(`${reason} at line ${line}, column ${column}: ${JSON.stringify(excerpt)}`);
+    // The variable's name only: the text after it may be a decrypted Secret value, and the message reaches events.
+    const name = /^[A-Za-z_][A-Za-z0-9_]{0,63}/.exec(this.text.slice(this.expressionStart + 2))?.[0];
+    const what = name ? `\${${name}` : '${';
+    throw new EnvsubstError(`${reason} at line ${line}, column ${column}: ${JSON.stringify(what)}`);
   }
 }
 

@@ -5,6 +5,7 @@
 import { lstat, readFile, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { KubeObject } from '../kube/client.ts';
+import { parseErrorWithoutText } from '../errors.ts';
 import { Annotation } from '../api/meta.ts';
 import { hasMark } from '../ssa/annotations.ts';
 import { findKustomizationFile, readKustomizationFile } from '../kustomize/generator.ts';
@@ -134,7 +135,7 @@ async function decryptWhole(decryptor: SopsDecryptor, object: KubeObject): Promi
   try {
     return JSON.parse(plain.toString('utf8')) as KubeObject;
   } catch (error) {
-    throw new Error(`${describe(object)}: the decrypted object is not JSON: ${(error as Error).message}`, {
+    throw new Error(`${describe(object)}: the decrypted object is ${parseErrorWithoutText(error)}`, {
       cause: error,
     });
   }

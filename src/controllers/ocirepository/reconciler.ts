@@ -35,7 +35,7 @@ import {
 import { ReconcileError, type Pass } from '../reconcile.ts';
 import { refuseUnsupported, sourceReconciler } from '../source.ts';
 import type { ControllerContext } from '../manager.ts';
-import { errorMessage } from '../../errors.ts';
+import { errorMessage, parseErrorWithoutText } from '../../errors.ts';
 import { compilePattern, type Pattern } from '../../regexp.ts';
 
 export interface OCIRepositoryOptions {
@@ -295,7 +295,7 @@ export function ociRepositoryReconciler(
     } catch (error) {
       throw new ReconcileError(
         'AuthenticationFailed',
-        `secret '${id}': its .dockerconfigjson is not JSON: ${errorMessage(error)}`,
+        `secret '${id}': its .dockerconfigjson is ${parseErrorWithoutText(error)}`,
         {
           stalled: true,
         },
