@@ -1,7 +1,8 @@
 // `sluice ui`: serves the web view of a namespace's pipelines on 127.0.0.1 (src/ui/server.ts) until Ctrl-C, and
 // opens it in a browser when there is one.
 import { Command } from 'commander';
-import { openBrowser, startUi } from '../ui/server.ts';
+import { startUi } from '../ui/server.ts';
+import { openBrowser } from '../ui/open.ts';
 import { booleanOption, wholeNumber, withClusterOptions, type ClusterOptions } from './flags.ts';
 import { runWithClient } from './status-log.ts';
 

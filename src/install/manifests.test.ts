@@ -48,7 +48,7 @@ const one = (objects: KubeObject[], kind: string): KubeObject => {
 describe('install manifests', () => {
   const objects = installManifests(options);
 
-  it('hold the CRDs, the namespace, the ServiceAccount, the ClusterRoleBinding, the Service and the Deployment', () => {
+  it('hold the CRDs, the namespace, the ServiceAccount, the ClusterRoleBinding, the Service, the NetworkPolicies and the Deployment', () => {
     assert.deepEqual(
       objects.map((o) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`),
       [
@@ -59,6 +59,8 @@ describe('install manifests', () => {
         'ServiceAccount/ops/sluice-controller',
         'ClusterRoleBinding//sluice-controller-ops',
         'Service/ops/sluice-controller',
+        'NetworkPolicy/ops/sluice-controller-allow-egress',
+        'NetworkPolicy/ops/sluice-controller-allow-scraping',
         'Deployment/ops/sluice-controller',
       ],
     );
@@ -178,6 +180,12 @@ describe('install manifests', () => {
     assert.deepEqual(componentRefs('ops'), [
       { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'ops', name: 'sluice-controller' },
       { apiVersion: 'v1', kind: 'Service', namespace: 'ops', name: 'sluice-controller' },
+      ...['allow-egress', 'allow-scraping'].map((policy) => ({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        namespace: 'ops',
+        name: `sluice-controller-${policy}`,
+      })),
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'ClusterRoleBinding',
@@ -186,6 +194,22 @@ describe('install manifests', () => {
       },
       { apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'ops', name: 'sluice-controller' },
     ]);
+  });
+
+  it('let the artifact port be reached from the controller’s namespace only, and metrics from anywhere', () => {
+    const [egress, scraping] = objects.filter((o) => o.kind === 'NetworkPolicy') as KubeObject[];
+    const selector = { matchLabels: { 'app.kubernetes.io/name': 'sluice-controller' } };
+    assert.deepEqual(egress?.['spec'], {
+      podSelector: selector,
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ podSelector: {} }] }],
+      egress: [{}],
+    });
+    assert.deepEqual(scraping?.['spec'], {
+      podSelector: selector,
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ port: 8080, protocol: 'TCP' }] }],
+    });
   });
 
   it('serve the artifacts behind a Service on port 80, as source-controller does', () => {

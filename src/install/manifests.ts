@@ -218,6 +218,32 @@ function service({ namespace, version }: InstallManifestOptions): KubeObject {
   };
 }
 
+/**
+ * In the spirit of Flux's install: the controller may reach anything (git hosts, registries, API servers); it may be
+ * reached from its own namespace (where controllers that consume its artifacts run, Flux's own beside it) and, on
+ * its metrics port only, from any namespace, for scraping. So no tenant's pod reads artifacts over the Service.
+ * Probes come from the kubelet, which NetworkPolicies do not restrict.
+ */
+function networkPolicies({ namespace, version }: InstallManifestOptions): KubeObject[] {
+  const policy = (name: string, spec: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, namespace, labels: labels({ namespace, version }) },
+    spec: { podSelector: { matchLabels: { 'app.kubernetes.io/name': controllerName } }, ...spec },
+  });
+  return [
+    policy(`${controllerName}-allow-egress`, {
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ podSelector: {} }] }],
+      egress: [{}],
+    }),
+    policy(`${controllerName}-allow-scraping`, {
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ port: metricsPort, protocol: 'TCP' }] }],
+    }),
+  ];
+}
+
 /** Everything `sluice install` applies, in reading order (the staged apply sorts them itself). */
 export function installManifests(options: InstallManifestOptions): KubeObject[] {
   return [
@@ -226,6 +252,7 @@ export function installManifests(options: InstallManifestOptions): KubeObject[] 
     serviceAccount(options),
     clusterRoleBinding(options),
     service(options),
+    ...networkPolicies(options),
     deployment(options),
   ];
 }
@@ -236,9 +263,13 @@ export function installManifests(options: InstallManifestOptions): KubeObject[] 
  */
 export function componentRefs(namespace: string): ObjectRef[] {
   const options = { namespace, image: '', version: '' };
-  return [deployment(options), service(options), clusterRoleBinding(options), serviceAccount(options)].map(
-    refOf,
-  );
+  return [
+    deployment(options),
+    service(options),
+    ...networkPolicies(options),
+    clusterRoleBinding(options),
+    serviceAccount(options),
+  ].map(refOf);
 }
 
 /** Objects as a multi-document YAML stream, each document starting with `---`. */

@@ -1,7 +1,8 @@
 // Taking sluice off a cluster, in Flux's order: the controller (its Deployment, RBAC and ServiceAccount; the
 // Deployment is waited for, so no controller puts a finalizer back), the finalizers of every Kustomization and
 // GitRepository (so deleting the CRDs cannot hang, and what they applied stays on the cluster), the CRDs (which
-// deletes those objects), and the namespace unless asked to keep it.
+// deletes those objects), and the namespace unless asked to keep it. Only what carries sluice's managed-by label is
+// deleted: on a cluster where Flux installed the CRDs or flux-system, those are Flux's, and are kept and named.
 import { allCrds } from '../api/crds.ts';
 import { GitRepositoryApi } from '../api/gitrepository.ts';
 import { OCIRepositoryApi } from '../api/ocirepository.ts';
@@ -37,10 +38,20 @@ export async function uninstall(
     ok = false;
   };
 
-  /** Deletes an object if it exists; a missing object is not an error and prints nothing. */
+  /**
+   * Deletes an object if it exists and is sluice's; a missing object is not an error and prints nothing, one of
+   * another tool is kept and named.
+   */
   const remove = async (ref: ObjectRef, propagationPolicy: 'Background' | 'Foreground') => {
     const subject = describeRef(ref);
     try {
+      const live = await objects.get(ref);
+      if (!live) return false;
+      const managedBy = live.metadata?.labels?.[managedByLabel];
+      if (managedBy !== 'sluice') {
+        log.success(`${subject} kept: it is not sluice's (${managedByLabel}: ${managedBy ?? 'none'})`);
+        return false;
+      }
       const path = await objects.path(ref);
       await client.delete(path, { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy, ...dryRun });
       log.success(`${subject} deleted${suffix}`);
@@ -69,21 +80,47 @@ export async function uninstall(
     }
   }
 
+  const crdRefs = allCrds().map((crd) => ({
+    apiVersion: crd.apiVersion,
+    kind: crd.kind,
+    name: crd.metadata.name,
+  }));
   log.action('deleting toolkit.fluxcd.io finalizers in all namespaces');
-  for await (const removal of removeFinalizers(client, { dryRun: options.dryRun })) {
-    if ('failure' in removal) fail(removal.failure);
-    else log.success(`${removal.subject} finalizers deleted${suffix}`);
+  // Another tool's CRDs stay, and so do their objects: their finalizers are that tool's to handle.
+  if ((await crdOwner(objects, crdRefs)) === 'another tool') {
+    log.success(
+      "finalizers kept: the toolkit.fluxcd.io CRDs are not sluice's, so their objects stay with their controllers",
+    );
+  } else {
+    for await (const removal of removeFinalizers(client, { dryRun: options.dryRun })) {
+      if ('failure' in removal) fail(removal.failure);
+      else log.success(`${removal.subject} finalizers deleted${suffix}`);
+    }
   }
 
   log.action('deleting toolkit.fluxcd.io custom resource definitions');
-  for (const crd of allCrds()) {
-    await remove({ apiVersion: crd.apiVersion, kind: crd.kind, name: crd.metadata.name }, 'Background');
-  }
+  for (const ref of crdRefs) await remove(ref, 'Background');
 
   if (!options.keepNamespace) {
     await remove({ apiVersion: 'v1', kind: 'Namespace', name: options.namespace }, 'Background');
   }
   return ok;
+}
+
+const managedByLabel = 'app.kubernetes.io/managed-by';
+
+/** Who installed the CRDs: sluice when any of them carries its label, else another tool if any exists. */
+async function crdOwner(
+  objects: ObjectClient,
+  refs: ObjectRef[],
+): Promise<'sluice' | 'another tool' | 'none'> {
+  let found = false;
+  for (const ref of refs) {
+    const live = await objects.get(ref).catch(() => undefined);
+    if (live?.metadata?.labels?.[managedByLabel] === 'sluice') return 'sluice';
+    found ||= live !== undefined;
+  }
+  return found ? 'another tool' : 'none';
 }
 
 /** One object's finalizers taken off (`subject`: Kind/namespace/name), or what failed. */

@@ -223,10 +223,16 @@ describe('envsubst syntax errors', () => {
   });
 
   it('never quotes the text after the variable: it may be a decrypted secret', () => {
-    assert.throws(() => run('password: ${db:-s3cr3t-value\n', {}, false), (error: Error) => {
-      assert.equal(error.message, 'unable to parse substitution within function at line 1, column 11: "${db"');
-      return true;
-    });
+    assert.throws(
+      () => run('password: ${db:-s3cr3t-value\n', {}, false),
+      (error: Error) => {
+        assert.equal(
+          error.message,
+          'unable to parse substitution within function at line 1, column 11: "${db"',
+        );
+        return true;
+      },
+    );
     assert.throws(() => run('a: ${!hunter2}', {}, false), /at line 1, column 4: "\$\{"$/);
   });
 });

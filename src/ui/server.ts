@@ -6,7 +6,6 @@
 // read taken out (a log whose Secrets cannot be read is not shown).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -378,13 +377,4 @@ function page(res: ServerResponse, script: string): void {
       `<meta name="viewport" content="width=device-width, initial-scale=1"></head>` +
       `<body><div id="app"></div><script>${script.replaceAll('</script', '<\\/script')}</script></body></html>`,
   );
-}
-
-/** Opens `url` with the desktop's opener, when there is a desktop; quietly does nothing otherwise. */
-export function openBrowser(url: string): void {
-  const opener = process.platform === 'darwin' ? 'open' : 'xdg-open';
-  if (process.platform !== 'darwin' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return;
-  spawn(opener, [url], { stdio: 'ignore', detached: true })
-    .on('error', () => undefined)
-    .unref();
 }

@@ -20,6 +20,7 @@ import { KubeClient, type KubeObject } from '../../src/kube/client.ts';
 import { loadInCluster } from '../../src/kube/incluster.ts';
 import { ObjectClient, type ObjectRef } from '../../src/kube/objects.ts';
 import { findKustomizeModule } from '../../src/kustomize/build.ts';
+import { allCrds } from '../../src/api/crds.ts';
 import type { Lease } from '../../src/runtime/leaderelection.ts';
 
 const cluster = ownClusters.install;
@@ -165,6 +166,8 @@ describe(
           `ServiceAccount/${ns}/sluice-controller`,
           `ClusterRoleBinding//sluice-controller-${ns}`,
           `Service/${ns}/sluice-controller`,
+          `NetworkPolicy/${ns}/sluice-controller-allow-egress`,
+          `NetworkPolicy/${ns}/sluice-controller-allow-scraping`,
           `Deployment/${ns}/sluice-controller`,
         ],
       );
@@ -201,6 +204,8 @@ describe(
         `ServiceAccount/${ns}/sluice-controller created`,
         `Service/${ns}/sluice-controller created`,
         `Deployment/${ns}/sluice-controller created`,
+        `NetworkPolicy/${ns}/sluice-controller-allow-egress created`,
+        `NetworkPolicy/${ns}/sluice-controller-allow-scraping created`,
         '✔ CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io established',
         '✔ CustomResourceDefinition/ocirepositories.source.toolkit.fluxcd.io established',
         '✔ CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io established',
@@ -437,6 +442,8 @@ spec:
         '◎ waiting for sluice-controller to stop',
         '✔ sluice-controller stopped',
         `✔ Service/${ns}/sluice-controller deleted`,
+        `✔ NetworkPolicy/${ns}/sluice-controller-allow-egress deleted`,
+        `✔ NetworkPolicy/${ns}/sluice-controller-allow-scraping deleted`,
         `✔ ClusterRoleBinding/sluice-controller-${ns} deleted`,
         `✔ ServiceAccount/${ns}/sluice-controller deleted`,
         '► deleting toolkit.fluxcd.io finalizers in all namespaces',
@@ -475,6 +482,43 @@ spec:
         '► deleting toolkit.fluxcd.io custom resource definitions',
         '✔ uninstall finished',
       ]);
+    });
+
+    it('uninstall keeps the CRDs, objects and namespace that another tool installed, and says so', async () => {
+      // As where Flux installed its CRDs and flux-system: same names, Flux's labels, not sluice's.
+      const fluxNs = `${ns}-flux`;
+      const fluxLabels = { 'app.kubernetes.io/part-of': 'flux', 'app.kubernetes.io/managed-by': 'flux' };
+      await objects.apply(
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: fluxNs, labels: fluxLabels } },
+        { fieldManager: 'e2e-test' },
+      );
+      for (const crd of allCrds()) {
+        await objects.apply({ ...crd, metadata: { ...crd.metadata, labels: fluxLabels } } as KubeObject, {
+          fieldManager: 'e2e-test',
+        });
+      }
+      try {
+        const result = await sluice('uninstall', '-n', fluxNs, '--silent');
+        assert.equal(result.code, 0, result.stderr);
+        assert.deepEqual(lines(result.stderr), [
+          `► deleting components in ${fluxNs} namespace`,
+          '► deleting toolkit.fluxcd.io finalizers in all namespaces',
+          "✔ finalizers kept: the toolkit.fluxcd.io CRDs are not sluice's, so their objects stay with their controllers",
+          '► deleting toolkit.fluxcd.io custom resource definitions',
+          ...crdRefs.map(
+            (ref) =>
+              `✔ CustomResourceDefinition/${ref.name} kept: it is not sluice's (app.kubernetes.io/managed-by: flux)`,
+          ),
+          `✔ Namespace/${fluxNs} kept: it is not sluice's (app.kubernetes.io/managed-by: flux)`,
+          '✔ uninstall finished',
+        ]);
+        for (const ref of crdRefs) assert.ok(await objects.get(ref), `${ref.name} must remain`);
+        assert.ok(await objects.get({ apiVersion: 'v1', kind: 'Namespace', name: fluxNs }));
+      } finally {
+        for (const ref of [...crdRefs, { apiVersion: 'v1', kind: 'Namespace', name: fluxNs }]) {
+          await objects.delete(ref);
+        }
+      }
     });
   },
 );
