@@ -350,3 +350,12 @@ describe('the CEL cost limit', () => {
     for (let i = 0; i < 20; i++) assert.equal(expression.evaluateBoolean({}), true);
   });
 });
+
+describe('the CEL cost limit on sets', () => {
+  it('charges sets.contains by the product of its lists', () => {
+    const expression = compileExpression('sets.contains(dep.a, dep.b)', ['dep'], 'readyExpr');
+    const big = Array.from({ length: 400 }, (_, i) => i);
+    assert.throws(() => expression.evaluateBoolean({ dep: { a: big, b: big } }), /exceeds the cost limit/);
+    assert.equal(expression.evaluateBoolean({ dep: { a: big, b: big.slice(0, 10) } }), true);
+  });
+});

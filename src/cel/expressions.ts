@@ -55,6 +55,9 @@ const listOfAny = listType(CelScalar.DYN);
 function listPredicate(name: string, source: string) {
   const program = plan(celEnv(), parse(source));
   return celFunc(name, [listOfAny, listOfAny], CelScalar.BOOL, (a: CelList, b: CelList) => {
+    // Charged as the comprehensions inside it would be: every item of one list against every item of the other.
+    iterationsLeft -= a.size * b.size;
+    if (iterationsLeft < 0) throw overBudget();
     const result = program({ a, b });
     if (isCelError(result)) throw result;
     return result === true;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EnvsubstError, envsubst } from './envsubst.ts';
+import { EnvsubstError, envsubst, maxTrimmedLength } from './envsubst.ts';
 
 type Vars = Record<string, string>;
 const run = (input: string, vars: Vars, strict = true): string =>
@@ -234,5 +234,19 @@ describe('envsubst syntax errors', () => {
       },
     );
     assert.throws(() => run('a: ${!hunter2}', {}, false), /at line 1, column 4: "\$\{"$/);
+  });
+});
+
+describe('envsubst bounds', () => {
+  it('trims with a pattern in linear time per prefix, on a value a backtracking engine would stall on', () => {
+    const value = 'a'.repeat(maxTrimmedLength);
+    assert.equal(run('${v##*a*a*a*a*a*a*b}', { v: value }), value);
+  });
+
+  it('refuses to trim a value longer than the bound, naming the variable', () => {
+    assert.throws(() => run('${v#a}', { v: 'a'.repeat(maxTrimmedLength + 1) }), {
+      message: `the value of "v" is longer than ${maxTrimmedLength} characters, the most a pattern may trim`,
+    });
+    assert.equal(run('${#v}', { v: 'a'.repeat(maxTrimmedLength + 1) }), String(maxTrimmedLength + 1));
   });
 });

@@ -11,6 +11,8 @@
 // - `/`, `//`, `/#`, `/%` replace a literal string, not a glob; `\/`, `\\` and `$$` escape inside them only;
 // - the arguments of an expression are expanded (and may fail in strict mode) even when they are not used.
 
+import { compilePattern, type Pattern } from '../regexp.ts';
+
 export interface EnvsubstOptions {
   /** Fail on an unset variable that has no default operator (Flux's default since v1.9). Default true. */
   strict?: boolean;
@@ -254,12 +256,25 @@ class TemplateParser {
   }
 }
 
+/**
+ * The longest value a pattern may trim (`${var#glob}` and the like): each trim tests every prefix, so the work
+ * grows with the square of the value's length, and the value and pattern are a tenant's.
+ */
+export const maxTrimmedLength = 4096;
+const trimOperators = new Set(['#', '##', '%', '%%']);
+
 function evaluate(node: TemplateNode, lookup: (name: string) => string | undefined): string {
   if (typeof node === 'string') return node;
   const args = node.args.map((arg) => evaluate(arg, lookup));
   const value = lookup(node.name);
   if (value === undefined && !defaultOperators.has(node.operator)) {
     throw new EnvsubstError(`variable not set (strict mode): ${JSON.stringify(node.name)}`, node.name);
+  }
+  if (trimOperators.has(node.operator) && args.length > 0 && [...(value ?? '')].length > maxTrimmedLength) {
+    throw new EnvsubstError(
+      `the value of ${JSON.stringify(node.name)} is longer than ${maxTrimmedLength} characters, the most a pattern may trim`,
+      node.name,
+    );
   }
   return applyOperator(node.operator, value ?? '', args);
 }
@@ -385,10 +400,11 @@ function trimSuffix(value: string, pattern: string, longest: boolean): string {
  * Go's path.Match syntax (`*`, `?`, `[^a-z]`, `\x`) as an anchored RegExp, with `*` and `?` matching any
  * character including `/` as in Flux's copy of it; undefined for a malformed pattern.
  */
-function compileGlob(pattern: string): RegExp | undefined {
+function compileGlob(pattern: string): Pattern | undefined {
   const chars = [...pattern];
-  const literal = (c: string): string => `\\u{${c.codePointAt(0)?.toString(16)}}`;
-  let source = '^';
+  const literal = (c: string): string => `\\x{${c.codePointAt(0)?.toString(16)}}`;
+  // RE2: linear in the text, whatever the pattern; (?s) lets `.` match a newline too.
+  let source = '(?s)^';
   let i = 0;
   // One class character, possibly escaped; a class may not end right after it.
   const classChar = (): string | undefined => {
@@ -436,5 +452,9 @@ function compileGlob(pattern: string): RegExp | undefined {
       source += `[${negated ? '^' : ''}${ranges.join('')}]`;
     } else source += literal(c);
   }
-  return new RegExp(`${source}$`, 'su');
+  try {
+    return compilePattern(`${source}$`);
+  } catch {
+    return undefined;
+  }
 }
