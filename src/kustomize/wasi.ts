@@ -3,8 +3,10 @@
 // that directory (symlinks leading out are refused by Node's WASI), reach no network and start nothing; its
 // memory has a maximum written into the module, its output is counted as it is written, and the worker is
 // ended when the deadline passes. The controller's own thread keeps running meanwhile.
-import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { readFile, rename, rmdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
@@ -27,6 +29,7 @@ export interface WasiResult {
 
 /** What the worker posts back (`wasi-worker.ts`). */
 export type WorkerReply =
+  | { kind: 'prepared' }
   | { kind: 'exit'; exitCode: number; stdout: Uint8Array; stderr: Uint8Array }
   | { kind: 'output-limit' }
   | { kind: 'error'; message: string };
@@ -41,7 +44,7 @@ export class WasiLimitError extends Error {
   }
 }
 
-const workerFile = new URL(`./wasi-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+const workerFile = new URL(`./wasi-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 /** The module at `path`, compiled once per process, with its linear memory capped at `maxMemoryBytes`. */
@@ -56,19 +59,110 @@ export function loadWasiModule(path: string, maxMemoryBytes: number): Promise<We
   return module;
 }
 
+/**
+ * A worker with the module instantiated, waiting to run once. Starting a worker and instantiating take tens of
+ * milliseconds, so one is kept ready (unreferenced: it keeps no process alive) with an empty directory of its own
+ * opened; a run moves its directory there (a rename), runs, and moves it back. A worker serves one run and ends
+ * with it, so no run sees another's state.
+ */
+interface Ready {
+  worker: Worker;
+  prepared: Promise<void>;
+  module: WebAssembly.Module;
+  guest: string;
+  /** The spare's own directory; its `root` is what the program sees as `guest`. */
+  slot?: string;
+  /** Where the run's directory came from while it is in the slot. */
+  movedFrom?: string;
+}
+
+let spare: Ready | undefined;
+/** The spares not yet discarded, so that an exit in the middle of a run still puts its directory back. */
+const live = new Set<Ready>();
+
+function prepareWorker(module: WebAssembly.Module, host: string, guest: string): Ready {
+  const worker = new Worker(workerFile, {
+    // The worker's own JavaScript is tiny; the program's memory is the module's, capped above.
+    resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 },
+    env: {},
+    stdin: false,
+    stdout: false,
+    stderr: false,
+  });
+  const prepared = new Promise<void>((resolve, reject) => {
+    worker.once('message', (reply: WorkerReply) =>
+      reply.kind === 'prepared'
+        ? resolve()
+        : reject(new Error(`the build's worker failed to start: ${reply.kind}`)),
+    );
+    worker.once('error', reject);
+  });
+  prepared.catch(() => undefined);
+  worker.postMessage({ module, preopen: { host, guest } });
+  return { worker, prepared, module, guest };
+}
+
+function prepareSpare(module: WebAssembly.Module, guest: string): Ready {
+  const slot = mkdtempSync(path.join(tmpdir(), 'sluice-build-'));
+  mkdirSync(path.join(slot, 'root'));
+  const ready: Ready = { ...prepareWorker(module, path.join(slot, 'root'), guest), slot };
+  ready.worker.unref();
+  live.add(ready);
+  return ready;
+}
+
+function discard(ready: Ready): void {
+  live.delete(ready);
+  void ready.worker.terminate();
+  if (ready.slot) rmSync(ready.slot, { recursive: true, force: true });
+}
+
+process.once('exit', () => {
+  for (const ready of live) {
+    if (ready.slot && ready.movedFrom) renameSync(path.join(ready.slot, 'root'), ready.movedFrom);
+    discard(ready);
+  }
+});
+
 /** Runs `module` as WASI's `_start`, confined as the header says. */
-export function runWasi(module: WebAssembly.Module, run: WasiRun): Promise<WasiResult> {
+export async function runWasi(module: WebAssembly.Module, run: WasiRun): Promise<WasiResult> {
+  if (run.signal?.aborted) throw new WasiLimitError('cancelled', 'cancelled');
+  const taken = spare?.module === module && spare.guest === run.preopen.guest ? spare : undefined;
+  if (taken) spare = undefined;
+  setImmediate(() => {
+    if (spare?.module !== module) {
+      if (spare) discard(spare);
+      spare = prepareSpare(module, run.preopen.guest);
+    }
+  });
+  const slotRoot = taken?.slot && path.join(taken.slot, 'root');
+  if (taken && slotRoot) {
+    taken.worker.ref();
+    try {
+      await taken.prepared;
+      await rmdir(slotRoot);
+      await rename(run.preopen.host, slotRoot);
+      taken.movedFrom = run.preopen.host;
+    } catch {
+      // Another filesystem, say: this run opens its own directory instead.
+      discard(taken);
+      return runPrepared(prepareWorker(module, run.preopen.host, run.preopen.guest), run);
+    }
+    try {
+      return await runPrepared(taken, run);
+    } finally {
+      await rename(slotRoot, run.preopen.host);
+      taken.movedFrom = undefined;
+      discard(taken);
+    }
+  }
+  return runPrepared(prepareWorker(module, run.preopen.host, run.preopen.guest), run);
+}
+
+function runPrepared(ready: Ready, run: WasiRun): Promise<WasiResult> {
+  const { worker } = ready;
+  worker.ref();
   return new Promise((resolve, reject) => {
-    if (run.signal?.aborted) return reject(new WasiLimitError('cancelled', 'cancelled'));
-    const worker = new Worker(workerFile, {
-      workerData: { module, args: run.args, preopen: run.preopen, maxOutputBytes: run.maxOutputBytes },
-      // The worker's own JavaScript is tiny; the program's memory is the module's, capped above.
-      resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 },
-      env: {},
-      stdin: false,
-      stdout: false,
-      stderr: false,
-    });
     let settled = false;
     const finish = (outcome: () => void): void => {
       if (settled) return;
@@ -85,6 +179,7 @@ export function runWasi(module: WebAssembly.Module, run: WasiRun): Promise<WasiR
     const onAbort = (): void => finish(() => reject(new WasiLimitError('cancelled', 'cancelled')));
     run.signal?.addEventListener('abort', onAbort, { once: true });
     worker.on('message', (reply: WorkerReply) => {
+      if (reply.kind === 'prepared') return;
       finish(() => {
         if (reply.kind === 'exit') {
           const decoder = new TextDecoder();
@@ -103,6 +198,10 @@ export function runWasi(module: WebAssembly.Module, run: WasiRun): Promise<WasiR
     worker.on('error', (error) => finish(() => reject(error)));
     worker.on('exit', (code) =>
       finish(() => reject(new Error(`the build's worker ended (exit code ${code}) before it answered`))),
+    );
+    ready.prepared.then(
+      () => worker.postMessage({ args: run.args, maxOutputBytes: run.maxOutputBytes }),
+      (error: unknown) => finish(() => reject(error instanceof Error ? error : new Error(String(error)))),
     );
   });
 }
