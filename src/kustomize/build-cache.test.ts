@@ -79,6 +79,18 @@ describe('BuildCache', () => {
     assert.equal(builds, 1);
   });
 
+  it('says whether a build is kept or in flight, without copying it', async () => {
+    const cache = new BuildCache();
+    assert.equal(cache.has('k'), false);
+    let finish: (objects: ReturnType<typeof configMap>[]) => void = () => undefined;
+    const building = cache.build('k', () => new Promise((resolve) => (finish = resolve)));
+    assert.equal(cache.has('k'), true);
+    finish([configMap('a')]);
+    await building;
+    assert.equal(cache.has('k'), true);
+    assert.equal(cache.has('other'), false);
+  });
+
   it('keeps nothing of a failed build, and lets a later one run', async () => {
     const cache = new BuildCache();
     const failing = cache.build('k', () => Promise.reject(new Error('kustomize build failed')));

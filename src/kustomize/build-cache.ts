@@ -40,6 +40,11 @@ export class BuildCache {
     return this.inFlight.get(key)?.then((objects) => structuredClone(objects));
   }
 
+  /** Whether a build for `key` is kept or in flight. */
+  has(key: string): boolean {
+    return this.entries.has(key) || this.inFlight.has(key);
+  }
+
   /** Runs `build` for `key`, so that whoever asks for `key` meanwhile waits for it, and keeps what it built. */
   async build(key: string, build: () => Promise<KubeObject[]>): Promise<KubeObject[]> {
     const running = build();

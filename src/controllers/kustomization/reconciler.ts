@@ -51,6 +51,7 @@ import {
   substitute,
   type BuildOptions,
 } from './manifests.ts';
+import { aheadBuild, neededBuild } from '../../kustomize/build-priority.ts';
 import { BuildCache } from '../../kustomize/build-cache.ts';
 
 export interface KustomizationOptions {
@@ -225,6 +226,7 @@ export function kustomizationReconciler(
       }
       const notReady = await dependencyNotReady(ctx.objects, ks, artifact.revision, pass.readyChecks);
       if (notReady) {
+        buildAhead(pass, artifact);
         pass.setReady('False', 'DependencyNotReady', notReady);
         const message = `Dependencies do not meet ready condition, retrying in ${formatDuration(requeueDependencyMs)}`;
         pass.request.log.info(message);
@@ -292,13 +294,15 @@ export function kustomizationReconciler(
       const cacheable = artifact.digest && !ks.spec.decryption;
       const cacheKey = cacheable ? BuildCache.key(artifact.digest, ks.spec) : undefined;
       const cached = cacheKey ? buildCache.get(cacheKey) : undefined;
-      if (!cached) await files.dir(ks.spec.path);
+      if (!cached) await neededBuild(() => files.dir(ks.spec.path));
       status.lastAttemptedRevision = artifact.revision;
       phase('Building manifests');
       lap('fetch');
 
       // A build in flight that fails (another pass's cancellation, say) is no reason for this one to: build again.
-      const kustomized = cached?.catch(() => kustomize(pass, files)) ?? kustomize(pass, files, cacheKey);
+      const kustomized =
+        cached?.catch(() => neededBuild(() => kustomize(pass, files))) ??
+        neededBuild(() => kustomize(pass, files, cacheKey));
       await build(pass, await kustomized);
       phase('Detecting drift');
       lap('build');
@@ -349,6 +353,32 @@ export function kustomizationReconciler(
         'reconcile phases',
       );
     }
+  }
+
+  /**
+   * While a Kustomization waits for its dependencies, its kustomize build of the revision runs ahead into the build
+   * cache, so the pass that follows their readiness starts at the apply instead of building on the release's
+   * critical path. Nothing is applied or reported here: a build that fails is built again, and reported, by that pass.
+   */
+  function buildAhead(pass: KustomizationPass, artifact: Artifact): void {
+    const { ks } = pass;
+    if (!artifact.digest || ks.spec.decryption) return;
+    const cacheKey = BuildCache.key(artifact.digest, ks.spec);
+    if (buildCache.has(cacheKey)) return;
+    const files = new ArtifactFiles(options.store, artifact);
+    const signal = AbortSignal.timeout(timeoutOf(ks.spec));
+    void buildCache
+      .build(cacheKey, () =>
+        aheadBuild(async () =>
+          kustomizeManifests(ctx.objects, ks, await files.root(), await files.dir(ks.spec.path), {
+            kustomizeModule: options.kustomizeModule,
+            signal,
+            sopsAgeSecret: options.sopsAgeSecret,
+          }),
+        ),
+      )
+      .catch(() => undefined)
+      .finally(() => files.remove());
   }
 
   function buildOptions(pass: KustomizationPass): BuildOptions {
