@@ -8,6 +8,7 @@ import type { Logger } from '../runtime/logger.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import { ArtifactStore } from '../source/artifact.ts';
 import { serveFiles } from '../runtime/server.ts';
+import { warmUpKustomize } from '../kustomize/build.ts';
 import { Manager } from './manager.ts';
 import { gitRepositoryReconciler } from './gitrepository/reconciler.ts';
 import { ociRepositoryReconciler } from './ocirepository/reconciler.ts';
@@ -62,6 +63,8 @@ export async function runControllers(options: ControllerOptions): Promise<Runnin
     (storage && /^127\.|^\[::1\]/.test(storage.address)
       ? storage.address
       : `sluice-controller.${options.runtimeNamespace ?? 'flux-system'}.svc.cluster.local.`);
+  // Off the critical path of the first releases after a start: see warmUpKustomize.
+  void warmUpKustomize({ kustomizeModule: options.kustomizeModule });
   const manager = new Manager(
     {
       client: options.client,

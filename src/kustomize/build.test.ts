@@ -4,10 +4,11 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { symlink, writeFile } from 'node:fs/promises';
+import { readdir, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '../kube/client.ts';
-import { findKustomizeModule, kustomizeBuild, securePath } from './build.ts';
+import { findKustomizeModule, kustomizeBuild, securePath, warmUpKustomize } from './build.ts';
 import { generateKustomization, type KustomizationOverlay } from './generator.ts';
 import { scratchDir } from '../../dev/fixtures.ts';
 
@@ -370,5 +371,15 @@ describe('kustomizeBuild confinement (no file outside the root, no network, no p
     await assert.rejects(kustomizeBuild(root, { kustomizeModule: join(root, 'nope.wasm') }), {
       message: `kustomize build failed: kustomize.wasm ${join(root, 'nope.wasm')} is not a file`,
     });
+  });
+});
+
+describe('warmUpKustomize', () => {
+  it('builds and leaves nothing behind', async () => {
+    const before = (await readdir(tmpdir())).filter((name) => name.startsWith('sluice-warm-up-'));
+    await warmUpKustomize({}, 2);
+    const after = (await readdir(tmpdir())).filter((name) => name.startsWith('sluice-warm-up-'));
+    assert.deepEqual(after, before);
+    await warmUpKustomize({ kustomizeModule: '/nonexistent/kustomize.wasm' }, 1);
   });
 });
