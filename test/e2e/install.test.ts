@@ -219,7 +219,7 @@ describe(
 
       const again = await sluice('install', '-n', ns);
       assert.equal(again.code, 0, again.stderr);
-      assert.equal(lines(again.stderr).filter((l) => l.endsWith(' unchanged')).length, 8, again.stderr);
+      assert.equal(lines(again.stderr).filter((l) => l.endsWith(' unchanged')).length, 10, again.stderr);
     });
 
     it("runs the controller as the Deployment does, on the ServiceAccount's token, and reconciles a Job", async () => {

@@ -21,6 +21,7 @@ import {
   type ControllerEnv,
 } from '../support/controller.ts';
 import { testKubeconfig } from '../support/cluster.ts';
+import { hostileRequests, sendRaw } from '../../dev/hostile-requests.ts';
 import { spawnSluice } from '../support/cli.ts';
 import { scratchDir } from '../support/files.ts';
 import { LocalCluster, waitForObject } from '../../dev/cluster.ts';
@@ -322,6 +323,23 @@ describe('sluice ui in a real browser', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('survives the table of malformed and hostile requests, then still serves its page', async () => {
+    const base = new URL(ui.url);
+    const port = Number(base.port);
+    for (const hostile of hostileRequests) {
+      const answer = await sendRaw(port, hostile);
+      assert.ok(
+        answer.status === undefined || (answer.status >= 400 && answer.status < 500),
+        `${hostile.name}: ${answer.head}`,
+      );
+      assert.equal(ui.process.exitCode, null, `${hostile.name} ended sluice ui`);
+    }
+    const page = await fetchRaw(ui.url);
+    assert.equal(page.status, 200);
+    const pipelines = await fetchRaw(`${base.origin}/api/pipelines${base.search}`);
+    assert.equal(pipelines.status, 200);
   });
 
   it('--read-only offers no actions and refuses them', async () => {
