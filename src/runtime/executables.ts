@@ -11,7 +11,7 @@ export interface Executable {
   name: string;
   /** The release the tests run and the image ships, e.g. `v5.8.1`. */
   version: string;
-  /** The environment variable that names the file, e.g. `SLUICE_KUSTOMIZE`. */
+  /** The environment variable that names the file, e.g. `SLUICE_SOPS`. */
   env: string;
   /** The cache directory's name without the version (default: `name`), e.g. `age` for age-keygen. */
   cacheName?: string;

@@ -1,5 +1,6 @@
-// The Kustomization and GitRepository reconcilers end to end: a real git server, the real kustomize binary,
-// the real API server; the status, inventory and events a Flux user would see.
+// The Kustomization and GitRepository reconcilers end to end: a real git server, the real kustomize (compiled to
+// WebAssembly, as the controller runs it), the real API server; the status, inventory and events a Flux user would
+// see.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
