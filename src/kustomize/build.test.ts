@@ -375,9 +375,11 @@ describe('kustomizeBuild confinement (no file outside the root, no network, no p
 });
 
 describe('warmUpKustomize', () => {
-  it('builds and leaves nothing behind', async () => {
+  it('builds once per process and module, and leaves nothing behind', async () => {
     const before = (await readdir(tmpdir())).filter((name) => name.startsWith('sluice-warm-up-'));
-    await warmUpKustomize({}, 2);
+    const first = warmUpKustomize({}, 2);
+    assert.equal(warmUpKustomize({}, 2), first, 'once per process and module');
+    await first;
     const after = (await readdir(tmpdir())).filter((name) => name.startsWith('sluice-warm-up-'));
     assert.deepEqual(after, before);
     await warmUpKustomize({ kustomizeModule: '/nonexistent/kustomize.wasm' }, 1);

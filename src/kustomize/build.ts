@@ -98,14 +98,30 @@ export async function kustomizeBuild(
   return parseManifests(stdout, `output of kustomize build ${label(root, realDir)}`);
 }
 
+const warmedUp = new Map<string, Promise<void>>();
+
 /**
  * Throwaway builds, so that V8 has compiled and optimised kustomize's WebAssembly before a release needs it: the
- * first build of a process takes about 0.7 s, the twentieth about 25 ms of running. Each waits its turn behind the
+ * first build of a process takes about 0.7 s, the twentieth about 25 ms of running. Once per process and module
+ * (the compiled code is the process's, whichever controllers start in it); each build waits its turn behind the
  * builds passes need (`aheadBuild`); a failure here is left for the next real build to report.
  */
-export async function warmUpKustomize(
+export function warmUpKustomize(
   options: Pick<KustomizeBuildOptions, 'kustomizeModule'> = {},
   times = 20,
+): Promise<void> {
+  const key = options.kustomizeModule ?? '';
+  let warming = warmedUp.get(key);
+  if (!warming) {
+    warming = throwawayBuilds(options, times);
+    warmedUp.set(key, warming);
+  }
+  return warming;
+}
+
+async function throwawayBuilds(
+  options: Pick<KustomizeBuildOptions, 'kustomizeModule'>,
+  times: number,
 ): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-warm-up-'));
   try {
